@@ -1,0 +1,29 @@
+# Two commands do all the set-up on a fresh machine with Python >= 3.11:
+#   make quickstart   installs into .venv, then runs workflows/quickstart.yaml and prints the table
+#   make test         installs into .venv (with the test extra), then runs the test suite
+PYTHON ?= python3
+VENV   ?= .venv
+BIN     = $(VENV)/bin
+
+.PHONY: quickstart test install benchmark clean
+
+$(BIN)/screening: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e ".[test]"
+	touch $(BIN)/screening
+
+install: $(BIN)/screening
+
+quickstart: install
+	$(BIN)/screening run workflows/quickstart.yaml --workers 2
+
+test: install
+	$(BIN)/python -m pytest -q tests
+
+benchmark: install
+	$(BIN)/python benchmarks/pipeline_overhead.py
+	$(BIN)/python benchmarks/quickstart_time.py
+
+clean:
+	rm -rf results/screening.db results/fireworks_store.json* results/launches

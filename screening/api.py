@@ -1,0 +1,80 @@
+"""The Python API: the same operations as the CLI, returning DataFrames and ASE ``Atoms``.
+
+>>> import screening.api as sc
+>>> table = sc.run_campaign("workflows/quickstart.yaml")          # doctest: +SKIP
+>>> sc.results(campaign="quickstart")                              # doctest: +SKIP
+>>> sc.energy(sc.species_atoms("H2O"), method="screening")         # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import os
+
+import pandas as pd
+from ase import Atoms
+
+from .campaign import Campaign, load_campaign
+from .geometry import Molecule
+from .methods import Method, get_method
+from .species import get_species
+from .store import ResultStore
+
+
+def species_atoms(name: str) -> Atoms:
+    """The library geometry of ``name`` as ASE ``Atoms`` (charge and multiplicity in ``info``)."""
+    return get_species(name).molecule().to_atoms()
+
+
+def energy(structure: Atoms | Molecule, method: str | dict | Method = "screening",
+           charge: int | None = None, multiplicity: int | None = None,
+           db: str | os.PathLike | None = None, labels: dict | None = None) -> float:
+    """Total energy in Hartree, from the results database if stored, else computed and stored.
+
+    ``charge``/``multiplicity`` default to ``atoms.info`` (then 0 and 1) for ``Atoms``.
+    """
+    from .pipeline.tasks import calculate
+
+    if isinstance(structure, Atoms):
+        q = charge if charge is not None else int(structure.info.get("charge", 0))
+        m = multiplicity if multiplicity is not None else int(structure.info.get("multiplicity", 1))
+        structure = Molecule.from_atoms(structure, q, m)
+    structure.validate()
+    store = ResultStore(db)
+    return calculate(structure, get_method(method), store.url, labels)["energy_hartree"]
+
+
+def run_campaign(campaign: str | os.PathLike | Campaign, workers: int = 1,
+                 db: str | os.PathLike | None = None, store: str | os.PathLike | None = None,
+                 output: str | os.PathLike | None = None, progress: bool = True) -> pd.DataFrame:
+    """Run a campaign locally through FireWorks (embedded store) and return its quantities (eV)."""
+    from .pipeline.launchpad import DEFAULT_STORE, use_embedded_store
+    from .pipeline.local import run_local
+
+    c = campaign if isinstance(campaign, Campaign) else load_campaign(campaign)
+    use_embedded_store(store or DEFAULT_STORE)
+    return run_local(c, None if db is None else str(db), store, output, workers,
+                     print if progress else None)
+
+
+def quantities(campaign: str | os.PathLike | Campaign, db: str | os.PathLike | None = None
+               ) -> pd.DataFrame:
+    """A campaign's quantities (eV) from whatever energies are stored; computes nothing."""
+    from .collect import collect
+
+    c = campaign if isinstance(campaign, Campaign) else load_campaign(campaign)
+    return collect(c, ResultStore(db))
+
+
+def results(db: str | os.PathLike | None = None, **filters: str) -> pd.DataFrame:
+    """Stored calculations as a DataFrame; filters: campaign, name, method, formula."""
+    return ResultStore(db).dataframe(**filters)
+
+
+def structure(key: str, db: str | os.PathLike | None = None) -> Atoms:
+    """The stored structure of a calc key (``results()['calc_key']``) as ASE ``Atoms``."""
+    return ResultStore(db).molecule(key).to_atoms()
+
+
+__all__ = ["Campaign", "Method", "Molecule", "energy", "get_method", "get_species",
+           "load_campaign", "quantities", "results", "run_campaign", "species_atoms",
+           "structure"]

@@ -1,0 +1,459 @@
+"""Campaign files (YAML) → validated structures, quantities and the set of calculations.
+
+Everything is checked before any compute is spent: unknown keys, species, presets, functionals
+and basis sets; malformed or missing structure files; overlapping atoms; charge/multiplicity
+that do not fit the electron count; fragment indices that do not partition their complex;
+fragment charges that do not add up. Every error names the file, line and field.
+
+Schema (see ``workflows/quickstart.yaml`` for a worked example)::
+
+    name: quickstart                 # letters, digits, '-', '_'
+    description: free text
+    method: screening                # preset name, or a mapping of Method fields (+ preset:)
+    counterpoise: true               # optional, overrides the method's default
+    gpu: false                       # route the calculations to GPU workers (_category: gpu)
+    structures:                      # named structures; library species are known by name
+      Li+PC:
+        file: ../structures/complexes/Li_PC.xyz   # xyz/cif/..., relative to this file
+        charge: 1
+        multiplicity: 1
+        fragments:                   # 0-based atom indices (ASE order); "a-b" ranges inclusive
+          - {name: Li+, atoms: [0], charge: 1, reference: Li+}
+          - {name: PC, atoms: "1-13", reference: PC}    # or file: fragment.xyz
+    quantities:
+      - {name: Li+ binding to PC, kind: binding, complex: Li+PC}
+      - {name: ..., kind: desolvation, complex: ...}
+      - {name: ..., kind: dissociation, paired: LiTFSI, products: [Li+, TFSI-]}  # or separated:
+      - {name: ..., kind: reaction, terms: [{structure: A, coefficient: -1}, ...]}
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from .errors import InputError
+from .geometry import Molecule, check_spin, read_structure
+from .methods import Method, get_method
+from .quantities import KINDS, Fragment, Quantity, Term, quantity_from_dict, quantity_to_dict
+from .species import get_species
+
+NAME_RE = re.compile(r"^[A-Za-z0-9_.+\-()]+$")
+
+
+class _Map(dict):
+    line: int = 0
+    lines: dict
+
+
+class _Seq(list):
+    line: int = 0
+    lines: list
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that remembers the line of every mapping value and sequence item."""
+
+
+def _construct_map(loader: _Loader, node: yaml.MappingNode) -> _Map:
+    out = _Map()
+    out.line, out.lines = node.start_mark.line + 1, {}
+    loader.flatten_mapping(node)
+    for k_node, v_node in node.value:
+        key = loader.construct_object(k_node, deep=True)
+        if key in out:
+            raise InputError(f"duplicate key {key!r}", None, k_node.start_mark.line + 1)
+        out[key] = loader.construct_object(v_node, deep=True)
+        out.lines[key] = v_node.start_mark.line + 1
+    return out
+
+
+def _construct_seq(loader: _Loader, node: yaml.SequenceNode) -> _Seq:
+    out = _Seq(loader.construct_object(c, deep=True) for c in node.value)
+    out.line, out.lines = node.start_mark.line + 1, [c.start_mark.line + 1 for c in node.value]
+    return out
+
+
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_map)
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_seq)
+
+
+@dataclass
+class Campaign:
+    """A validated campaign: its method, named structures and quantities."""
+
+    name: str
+    method: Method
+    quantities: list[Quantity]
+    structures: dict[str, Molecule] = field(default_factory=dict)
+    description: str = ""
+    gpu: bool = False
+    source: str = ""
+
+    def calculations(self) -> list[tuple[Molecule, dict]]:
+        """Distinct molecules to compute, each with its labels (campaign, job), in a stable order."""
+        seen: dict[str, tuple[Molecule, dict]] = {}
+        for q in self.quantities:
+            for mol in q.molecules():
+                seen.setdefault(mol.key(), (mol, {"campaign": self.name,
+                                                  "job": f"{q.name} :: {mol.name}"}))
+        return list(seen.values())
+
+    def to_dict(self) -> dict:
+        """JSON-friendly form (the collector Firework carries it)."""
+        return {"name": self.name, "method": self.method.to_dict(),
+                "quantities": [quantity_to_dict(q) for q in self.quantities],
+                "description": self.description, "gpu": self.gpu, "source": self.source}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Campaign":
+        return cls(d["name"], Method(**d["method"]),
+                   [quantity_from_dict(q) for q in d["quantities"]],
+                   description=d.get("description", ""), gpu=d.get("gpu", False),
+                   source=d.get("source", ""))
+
+    def key(self) -> str:
+        """Content hash of what the campaign computes (name, method, quantities)."""
+        d = self.to_dict()
+        payload = json.dumps([d["name"], d["method"], d["quantities"]], sort_keys=True)
+        return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+class _Ctx:
+    """Where we are in the file, to build errors."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def error(self, msg: str, node: Any = None, key: Any = None, path: str = "") -> InputError:
+        line = None
+        if isinstance(node, _Map):
+            line = node.lines.get(key, node.line) if key is not None else node.line
+        elif isinstance(node, _Seq):
+            line = node.lines[key] if isinstance(key, int) and key < len(node.lines) else node.line
+        return InputError(msg, self.source, line, path or None)
+
+
+def _require_map(ctx: _Ctx, value: Any, parent: Any, key: Any, path: str) -> _Map:
+    if not isinstance(value, _Map):
+        raise ctx.error(f"must be a mapping, got {type(value).__name__}", parent, key, path)
+    return value
+
+
+def _check_keys(ctx: _Ctx, m: _Map, allowed: set[str], path: str) -> None:
+    for k in m:
+        if k not in allowed:
+            raise ctx.error(f"unknown key {k!r}; allowed: {', '.join(sorted(allowed))}", m, k,
+                            f"{path}.{k}" if path else str(k))
+
+
+def _int(ctx: _Ctx, m: _Map, key: str, path: str, default: int | None = None) -> int | None:
+    v = m.get(key, default)
+    if v is None:
+        return None
+    if isinstance(v, bool) or not isinstance(v, int):
+        raise ctx.error(f"must be an integer, got {v!r}", m, key, f"{path}.{key}")
+    return v
+
+
+def parse_indices(spec: Any) -> list[int]:
+    """``[0, 1, 2]``, ``"0-4"``, ``"0,2-5"`` or an int → sorted list of 0-based indices."""
+    if isinstance(spec, bool):
+        raise ValueError("atom indices must be integers")
+    if isinstance(spec, int):
+        return [spec]
+    if isinstance(spec, list):
+        out = []
+        for x in spec:
+            out += parse_indices(x)
+        return out
+    if isinstance(spec, str):
+        out = []
+        for part in spec.replace(" ", "").split(","):
+            if re.fullmatch(r"\d+", part):
+                out.append(int(part))
+            elif re.fullmatch(r"\d+-\d+", part):
+                a, b = map(int, part.split("-"))
+                if b < a:
+                    raise ValueError(f"range {part!r} runs backwards")
+                out += list(range(a, b + 1))
+            else:
+                raise ValueError(f"cannot read {part!r} as an index or a range a-b")
+        return out
+    raise ValueError(f"atom indices must be a list or a string like '0-4', got {spec!r}")
+
+
+def load_campaign(path: str | Path) -> Campaign:
+    """Read and validate a campaign file.
+
+    Raises
+    ------
+    InputError
+        with file, line and field of the first problem found.
+    """
+    path = Path(path)
+    src = str(path)
+    if not path.is_file():
+        raise InputError("campaign file not found", src)
+    try:
+        raw = yaml.load(path.read_text(), Loader=_Loader)
+    except InputError as exc:
+        raise InputError(exc.message, src, exc.line) from None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        raise InputError(f"malformed YAML: {exc.problem or exc}", src,
+                         mark.line + 1 if mark else None) from None
+    ctx = _Ctx(src)
+    if not isinstance(raw, _Map):
+        raise InputError("a campaign file must be a YAML mapping (name:, method:, quantities:)",
+                         src, 1)
+    _check_keys(ctx, raw, {"name", "description", "method", "counterpoise", "gpu", "structures",
+                           "quantities"}, "")
+    name = raw.get("name")
+    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_\-]+", name):
+        raise ctx.error("name is required: letters, digits, '-' or '_'", raw, "name", "name")
+    if "method" not in raw:
+        raise ctx.error("method is required (a preset such as 'screening', or a mapping)", raw,
+                        None, "method")
+    try:
+        method = get_method(raw["method"], src, "method")
+    except InputError as exc:
+        raise InputError(exc.message, src, raw.lines["method"], exc.field) from None
+    if "counterpoise" in raw:
+        if not isinstance(raw["counterpoise"], bool):
+            raise ctx.error("must be true or false", raw, "counterpoise", "counterpoise")
+        method = method.with_options(counterpoise=raw["counterpoise"])
+    gpu = raw.get("gpu", False)
+    if not isinstance(gpu, bool):
+        raise ctx.error("must be true or false", raw, "gpu", "gpu")
+    structures = _load_structures(ctx, raw, path.parent)
+    quantities = _load_quantities(ctx, raw, structures, method.counterpoise)
+    return Campaign(name, method, quantities, {k: v[0] for k, v in structures.items()},
+                    str(raw.get("description", "")), gpu, src)
+
+
+def _load_structures(ctx: _Ctx, raw: _Map, base: Path) -> dict[str, tuple[Molecule, list]]:
+    out: dict[str, tuple[Molecule, list]] = {}
+    block = raw.get("structures", _Map())
+    block = _require_map(ctx, block, raw, "structures", "structures")
+    for sname, entry in block.items():
+        path = f"structures.{sname}"
+        if not isinstance(sname, str) or not NAME_RE.match(sname):
+            raise ctx.error("structure names use letters, digits and + - _ . ( )", block, sname,
+                            path)
+        entry = _require_map(ctx, entry, block, sname, path)
+        _check_keys(ctx, entry, {"file", "species", "charge", "multiplicity", "fragments"}, path)
+        if ("file" in entry) == ("species" in entry):
+            raise ctx.error("give exactly one of file: or species:", block, sname, path)
+        if "species" in entry:
+            try:
+                mol = get_species(str(entry["species"])).molecule()
+            except InputError as exc:
+                raise ctx.error(exc.message, entry, "species", f"{path}.species") from None
+            mol = Molecule(mol.symbols, mol.positions, mol.charge, mol.multiplicity, name=sname)
+        else:
+            file = base / str(entry["file"])
+            charge = _int(ctx, entry, "charge", path)
+            mult = _int(ctx, entry, "multiplicity", path)
+            try:
+                mol = read_structure(file, charge, mult, name=sname)
+            except InputError as exc:
+                if exc.source == str(file):  # a problem inside the structure file: name it
+                    raise InputError(f"{exc} (structures.{sname}.file, line {entry.lines['file']}"
+                                     f" of {ctx.source})") from None
+                raise ctx.error(exc.message, entry, "file", f"{path}.file") from None
+        frags = _load_fragments(ctx, entry, mol, path, base) if "fragments" in entry else []
+        out[sname] = (mol, frags)
+    # references are resolved once every structure is known
+    for sname, (mol, frags) in out.items():
+        resolved = []
+        for f, (fmap, ref_name) in frags:
+            ref = None
+            if ref_name is not None:
+                ref = _resolve(ctx, ref_name, out, fmap, "reference",
+                               f"structures.{sname}.fragments.{f.name}.reference")
+                if ref.formula != mol.subset(f.atoms, f.charge, f.multiplicity).formula or \
+                        ref.charge != f.charge:
+                    raise ctx.error(
+                        f"reference {ref_name!r} ({ref.formula}, charge {ref.charge:+d}) is not the "
+                        f"fragment ({mol.subset(f.atoms, 0, 1).formula}, charge {f.charge:+d})",
+                        fmap, "reference", f"structures.{sname}.fragments.{f.name}.reference")
+            resolved.append(Fragment(f.name, f.atoms, f.charge, f.multiplicity, ref))
+        out[sname] = (mol, resolved)
+    return out
+
+
+def _load_fragments(ctx: _Ctx, entry: _Map, mol: Molecule, path: str, base: Path) -> list:
+    seq = entry["fragments"]
+    if not isinstance(seq, _Seq) or len(seq) < 2:
+        raise ctx.error("fragments must be a list of at least two fragments", entry, "fragments",
+                        f"{path}.fragments")
+    owner: dict[int, str] = {}
+    frags = []
+    for i, fmap in enumerate(seq):
+        fpath = f"{path}.fragments[{i}]"
+        fmap = _require_map(ctx, fmap, seq, i, fpath)
+        _check_keys(ctx, fmap, {"name", "atoms", "file", "charge", "multiplicity", "reference"},
+                    fpath)
+        fname = str(fmap.get("name", f"fragment{i + 1}"))
+        charge = _int(ctx, fmap, "charge", fpath, 0)
+        mult = _int(ctx, fmap, "multiplicity", fpath, 1)
+        if ("atoms" in fmap) == ("file" in fmap):
+            raise ctx.error("give exactly one of atoms: or file:", seq, i, fpath)
+        if "atoms" in fmap:
+            try:
+                atoms = parse_indices(fmap["atoms"])
+            except ValueError as exc:
+                raise ctx.error(str(exc), fmap, "atoms", f"{fpath}.atoms") from None
+        else:
+            try:
+                fmol = read_structure(base / str(fmap["file"]), charge, mult)
+            except InputError as exc:
+                raise ctx.error(str(exc), fmap, "file", f"{fpath}.file") from None
+            atoms = _match_atoms(ctx, mol, fmol, fmap, f"{fpath}.file")
+        for a in atoms:
+            if not 0 <= a < mol.natoms:
+                raise ctx.error(f"atom index {a} out of range: {mol.name} has {mol.natoms} atoms "
+                                f"(0-based, 0..{mol.natoms - 1})", fmap, "atoms", f"{fpath}.atoms")
+            if a in owner:
+                raise ctx.error(f"atom {a} is in both {owner[a]!r} and {fname!r}", fmap, "atoms",
+                                f"{fpath}.atoms")
+            owner[a] = fname
+        sub = mol.subset(atoms, charge, mult)
+        try:
+            check_spin(sub.nelectrons, charge, mult, fname)
+        except InputError as exc:
+            raise ctx.error(f"fragment {fname!r}: {exc.message}", fmap, "multiplicity"
+                            if "multiplicity" in fmap else "charge", f"{fpath}") from None
+        ref = fmap.get("reference")
+        frags.append((Fragment(fname, tuple(atoms), charge, mult),
+                      (fmap, None if ref is None else str(ref))))
+    missing = sorted(set(range(mol.natoms)) - set(owner))
+    if missing:
+        raise ctx.error(f"fragments do not partition {mol.name}: atoms {missing} belong to no "
+                        "fragment", entry, "fragments", f"{path}.fragments")
+    total = sum(f.charge for f, _ in frags)
+    if total != mol.charge:
+        raise ctx.error(f"fragment charges add up to {total:+d}, the structure's charge is "
+                        f"{mol.charge:+d}", entry, "fragments", f"{path}.fragments")
+    return frags
+
+
+def _match_atoms(ctx: _Ctx, mol: Molecule, frag: Molecule, fmap: _Map, path: str) -> list[int]:
+    """Indices of ``mol``'s atoms that coincide (same element, < 0.01 Å) with ``frag``'s."""
+    pos = np.asarray(mol.positions)
+    out = []
+    for s, p in zip(frag.symbols, frag.positions):
+        d = np.linalg.norm(pos - np.asarray(p), axis=1)
+        j = int(np.argmin(d))
+        if d[j] > 0.01 or mol.symbols[j] != s:
+            raise ctx.error(f"fragment atom {s} at {p} is not an atom of {mol.name}", fmap, "file",
+                            path)
+        out.append(j)
+    return out
+
+
+def _resolve(ctx: _Ctx, name: str, structures: dict, node: _Map, key: str, path: str) -> Molecule:
+    if name in structures:
+        return structures[name][0]
+    try:
+        return get_species(name).molecule()
+    except InputError:
+        known = ", ".join(list(structures)) or "none"
+        raise ctx.error(f"unknown structure {name!r}: not in structures: ({known}) nor in the "
+                        "species library", node, key, path) from None
+
+
+def _load_quantities(ctx: _Ctx, raw: _Map, structures: dict, counterpoise: bool
+                     ) -> list[Quantity]:
+    seq = raw.get("quantities")
+    if not isinstance(seq, _Seq) or not seq:
+        raise ctx.error("quantities must be a non-empty list", raw, "quantities", "quantities")
+    out, names = [], set()
+    for i, q in enumerate(seq):
+        path = f"quantities[{i}]"
+        q = _require_map(ctx, q, seq, i, path)
+        _check_keys(ctx, q, {"name", "kind", "complex", "paired", "separated", "products",
+                             "terms", "description", "counterpoise"}, path)
+        kind = q.get("kind")
+        if kind not in KINDS:
+            raise ctx.error(f"kind must be one of {', '.join(KINDS)}, got {kind!r}", q, "kind",
+                            f"{path}.kind")
+        qname = str(q.get("name", f"{kind} {i + 1}"))
+        if qname in names:
+            raise ctx.error(f"duplicate quantity name {qname!r}", q, "name", f"{path}.name")
+        names.add(qname)
+        cp = q.get("counterpoise", counterpoise)
+        desc = str(q.get("description", ""))
+        if kind in ("binding", "adsorption", "desolvation"):
+            cname = q.get("complex")
+            if cname is None:
+                raise ctx.error(f"{kind} needs complex:", seq, i, f"{path}.complex")
+            cx = _resolve(ctx, str(cname), structures, q, "complex", f"{path}.complex")
+            frags = structures.get(str(cname), (None, []))[1]
+            if not frags:
+                raise ctx.error(f"structure {cname!r} has no fragments: define them under "
+                                f"structures.{cname}.fragments", q, "complex", f"{path}.complex")
+            out.append(Quantity(qname, kind, cx, tuple(frags), counterpoise=cp, description=desc))
+        elif kind == "dissociation":
+            paired = q.get("paired", q.get("complex"))
+            if paired is None:
+                raise ctx.error("dissociation needs paired: (the ion pair)", seq, i, f"{path}.paired")
+            pmol = _resolve(ctx, str(paired), structures, q, "paired" if "paired" in q else
+                            "complex", f"{path}.paired")
+            if ("separated" in q) == ("products" in q):
+                raise ctx.error("give exactly one of separated: (one structure) or products: "
+                                "(a list)", seq, i, path)
+            key = "separated" if "separated" in q else "products"
+            names_ = q[key] if key == "products" else [q[key]]
+            if not isinstance(names_, list) or not names_:
+                raise ctx.error("products must be a non-empty list of structures", q, key,
+                                f"{path}.{key}")
+            prods = tuple(_resolve(ctx, str(n), structures, q, key, f"{path}.{key}")
+                          for n in names_)
+            _check_balance(ctx, [(-1.0, pmol)] + [(1.0, p) for p in prods], q, key, path)
+            out.append(Quantity(qname, kind, pmol, products=prods, description=desc))
+        else:
+            terms_raw = q.get("terms")
+            if not isinstance(terms_raw, _Seq) or not terms_raw:
+                raise ctx.error("reaction needs terms: a list of {structure:, coefficient:}",
+                                q, "terms", f"{path}.terms")
+            terms = []
+            for j, t in enumerate(terms_raw):
+                tpath = f"{path}.terms[{j}]"
+                t = _require_map(ctx, t, terms_raw, j, tpath)
+                _check_keys(ctx, t, {"structure", "coefficient"}, tpath)
+                coef = t.get("coefficient")
+                if isinstance(coef, bool) or not isinstance(coef, (int, float)):
+                    raise ctx.error("coefficient must be a number", t, "coefficient",
+                                    f"{tpath}.coefficient")
+                mol = _resolve(ctx, str(t.get("structure")), structures, t, "structure",
+                               f"{tpath}.structure")
+                terms.append(Term(float(coef), mol, str(t.get("structure"))))
+            _check_balance(ctx, [(t.coefficient, t.molecule) for t in terms], q, "terms", path)
+            out.append(Quantity(qname, kind, terms=tuple(terms), description=desc))
+    return out
+
+
+def _check_balance(ctx: _Ctx, terms: list[tuple[float, Molecule]], node: _Map, key: str,
+                   path: str) -> None:
+    """Refuse a reaction whose atoms or charge do not balance."""
+    from collections import Counter
+
+    count: Counter = Counter()
+    charge = 0.0
+    for coef, mol in terms:
+        for i in mol.real_atoms:
+            count[mol.symbols[i]] += coef
+        charge += coef * mol.charge
+    bad = {k: v for k, v in count.items() if abs(v) > 1e-9}
+    if bad or abs(charge) > 1e-9:
+        raise ctx.error(f"reaction does not balance (atoms left over: {bad}, charge {charge:+g})",
+                        node, key, f"{path}.{key}")

@@ -1,0 +1,207 @@
+"""The ``screening`` command.
+
+Start with ``screening run workflows/quickstart.yaml``: it computes every energy the campaign
+needs on this machine (FireWorks on an embedded store file, no server) and prints a table of
+binding, desolvation and dissociation energies in eV. ``screening validate FILE`` checks a
+campaign without computing; ``screening submit FILE -l my_launchpad.yaml`` queues it on a
+cluster's MongoDB for ``rlaunch``/``qlaunch`` workers; ``screening results`` queries the
+results database.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from .errors import ScreeningError
+
+EPILOG = """examples:
+  screening run workflows/quickstart.yaml            # run locally, print the table
+  screening run my.yaml --workers 2                  # two calculations at a time
+  screening validate my.yaml                         # check a campaign, compute nothing
+  screening submit my.yaml -l my_launchpad.yaml --db /shared/screening.db   # cluster queue
+  screening status                                   # fireworks by state, stored results
+  screening results --campaign quickstart --format csv
+  screening results --quantities workflows/quickstart.yaml
+  screening species                                  # the built-in species library
+
+energies: Hartree in the database, eV in tables; negative binding = bound.
+files: results/screening.db (results), results/fireworks_store.json (local queue),
+results/<campaign>/quantities.csv and .png (tables, figure)."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="screening", description=__doc__.split("\n\n")[1].replace("\n", " "),
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--version", action="version", version=_version())
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def db_opt(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--db", help="results database file or URL (default $SCREENING_DB or "
+                        "results/screening.db)")
+
+    r = sub.add_parser("run", help="run a campaign here and print its table")
+    r.add_argument("campaign", help="campaign YAML file")
+    r.add_argument("-w", "--workers", type=int, default=1,
+                   help="calculations at a time (CPU threads are shared among them)")
+    db_opt(r)
+    r.add_argument("--store", help="embedded FireWorks store (default "
+                   "results/fireworks_store.json)")
+    r.add_argument("-o", "--output", help="folder for quantities.csv/png (default "
+                   "results/<campaign name>)")
+    r.add_argument("-q", "--quiet", action="store_true", help="print only the table")
+
+    v = sub.add_parser("validate", help="check a campaign file and list its calculations")
+    v.add_argument("campaign")
+
+    s = sub.add_parser("submit", help="add a campaign's workflow to a MongoDB LaunchPad")
+    s.add_argument("campaign")
+    s.add_argument("-l", "--launchpad", required=True, help="my_launchpad.yaml")
+    db_opt(s)
+    s.add_argument("-o", "--output", help="folder the collector writes to (shared filesystem)")
+    s.add_argument("--gpu", action="store_true", default=None,
+                   help="route calculations to workers of category 'gpu'")
+
+    st = sub.add_parser("status", help="fireworks by state and number of stored results")
+    st.add_argument("--store", help="embedded store file (default results/fireworks_store.json)")
+    st.add_argument("-l", "--launchpad", help="my_launchpad.yaml instead of the embedded store")
+    db_opt(st)
+
+    res = sub.add_parser("results", help="query stored calculations or a campaign's quantities")
+    db_opt(res)
+    res.add_argument("--campaign", help="only calculations first run by this campaign")
+    res.add_argument("--name", help="only this structure name")
+    res.add_argument("--method", help="only this method label, e.g. B3LYP-D3BJ/def2-SVP")
+    res.add_argument("--formula", help="only this formula, e.g. C4H6O3Li")
+    res.add_argument("--quantities", metavar="CAMPAIGN",
+                     help="tabulate this campaign's quantities (eV) from stored energies")
+    res.add_argument("--format", choices=("table", "csv", "json"), default="table")
+
+    sub.add_parser("species", help="list the built-in species library")
+    return p
+
+
+def _version() -> str:
+    from . import __version__
+    return f"screening {__version__}"
+
+
+def cmd_run(a: argparse.Namespace) -> int:
+    from .campaign import load_campaign
+    from .collect import format_table
+    from .pipeline.launchpad import DEFAULT_STORE, use_embedded_store
+    from .pipeline.local import run_local
+
+    campaign = load_campaign(a.campaign)
+    if a.workers < 1:
+        raise ScreeningError("--workers must be >= 1")
+    use_embedded_store(a.store or DEFAULT_STORE)
+    table = run_local(campaign, a.db, a.store, a.output, a.workers,
+                      None if a.quiet else lambda m: print(m, flush=True))
+    print(f"\n{campaign.name}: energies in eV at {campaign.method.label}"
+          f"{' with counterpoise' if campaign.method.counterpoise else ''}")
+    print(format_table(table))
+    return 0 if (table["missing"] == "").all() else 1
+
+
+def cmd_validate(a: argparse.Namespace) -> int:
+    from .campaign import load_campaign
+
+    c = load_campaign(a.campaign)
+    calcs = c.calculations()
+    print(f"{c.source}: campaign {c.name!r} is valid: {len(c.quantities)} quantities, "
+          f"{len(calcs)} calculations at {c.method.label}"
+          f"{' with counterpoise' if c.method.counterpoise else ''}")
+    for mol, labels in calcs:
+        ghosts = f", {len(mol.ghosts)} ghost" if mol.ghosts else ""
+        print(f"  {mol.formula:<14s} {mol.natoms:4d} atoms{ghosts:<10s} charge {mol.charge:+d} "
+              f"mult {mol.multiplicity}  {labels['job']}")
+    return 0
+
+
+def cmd_submit(a: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .campaign import load_campaign
+    from .pipeline.launchpad import file_launchpad
+    from .pipeline.workflow import build_workflow
+    from .store import ResultStore
+
+    campaign = load_campaign(a.campaign)
+    db = ResultStore(a.db).url
+    lp = file_launchpad(a.launchpad)
+    output = a.output or str(Path("results") / campaign.name)
+    mapping = lp.add_wf(build_workflow(campaign, db, output, a.gpu))
+    print(f"added workflow {campaign.name!r}: {len(mapping)} fireworks (results database {db}); "
+          "start workers with: rlaunch -l {0} rapidfire   or   qlaunch -l {0} rapidfire"
+          .format(a.launchpad))
+    return 0
+
+
+def cmd_status(a: argparse.Namespace) -> int:
+    from collections import Counter
+
+    from .pipeline.launchpad import DEFAULT_STORE, embedded_launchpad, file_launchpad
+    from .store import ResultStore
+
+    lp = file_launchpad(a.launchpad) if a.launchpad else embedded_launchpad(a.store or
+                                                                             DEFAULT_STORE)
+    states = Counter(fw["state"] for fw in lp.fireworks.find({}, {"state": 1}))
+    wfs = list(lp.workflows.find({}, {"name": 1, "state": 1}))
+    print(f"workflows: {len(wfs)}  " + "  ".join(f"{w['name']}={w['state']}" for w in wfs[-10:]))
+    print("fireworks: " + ("  ".join(f"{k}={v}" for k, v in sorted(states.items())) or "none"))
+    store = ResultStore(a.db)
+    print(f"stored results: {store.count()} in {store.url}")
+    return 0
+
+
+def cmd_results(a: argparse.Namespace) -> int:
+    from .store import ResultStore
+
+    store = ResultStore(a.db)
+    if a.quantities:
+        from .campaign import load_campaign
+        from .collect import collect, format_table
+
+        df = collect(load_campaign(a.quantities), store)
+        text = format_table(df) if a.format == "table" else None
+    else:
+        df = store.dataframe(a.campaign, a.name, a.method, a.formula)
+        text = df.drop(columns=["calc_key", "job"]).to_string(
+            index=False, float_format=lambda x: f"{x:.8f}") if a.format == "table" else None
+    if a.format == "csv":
+        text = df.to_csv(index=False)
+    elif a.format == "json":
+        text = json.dumps(json.loads(df.to_json(orient="records")), indent=1)
+    print(text if len(df) or a.format != "table" else "no results")
+    return 0
+
+
+def cmd_species(a: argparse.Namespace) -> int:
+    from .species import LIBRARY
+
+    for s in LIBRARY:
+        mol = s.molecule()
+        print(f"{s.name:<9s} {mol.formula:<10s} charge {s.charge:+d} mult {s.multiplicity}  "
+              f"{s.description}  [{s.smiles}]")
+    return 0
+
+
+COMMANDS = {"run": cmd_run, "validate": cmd_validate, "submit": cmd_submit,
+            "status": cmd_status, "results": cmd_results, "species": cmd_species}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; exit codes: 0 success, 1 a quantity could not be computed, 2 bad input."""
+    args = _parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except ScreeningError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

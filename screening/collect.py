@@ -1,0 +1,88 @@
+"""Collector: a campaign's quantities from stored energies → DataFrame, CSV and a figure.
+
+Tables are in eV, with the method beside every number. A quantity whose energies are not all
+stored yet (a failed or pending calculation) keeps its row with empty values and names what is
+missing, rather than stopping the collection.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from .campaign import Campaign
+from .quantities import evaluate
+from .store import ResultStore
+
+COLUMNS = ["quantity", "kind", "value_eV", "interaction_eV", "interaction_cp_eV", "bsse_eV",
+           "deformation_eV", "reference", "counterpoise", "method", "missing"]
+
+
+def collect(campaign: Campaign, store: ResultStore) -> pd.DataFrame:
+    """One row per quantity: value and components in eV (NaN where an energy is missing)."""
+    keys = [f"{m.key()}-{campaign.method.key()}" for m, _ in campaign.calculations()]
+    energies = store.energies(keys)
+    rows = [evaluate(q, campaign.method, energies) for q in campaign.quantities]
+    table = pd.DataFrame(rows)
+    for col in COLUMNS:
+        if col not in table:
+            table[col] = float("nan") if col.endswith("_eV") else ""
+    table = table[COLUMNS]
+    num = [c for c in COLUMNS if c.endswith("_eV")]
+    table[num] = table[num].astype(float)
+    return table
+
+
+def format_table(table: pd.DataFrame) -> str:
+    """A plain-text table for the terminal (eV, 3 decimals, empty columns dropped)."""
+    shown = table.dropna(axis=1, how="all").copy()
+    if "missing" in shown and (shown["missing"] == "").all():
+        shown = shown.drop(columns=["missing"])
+    if "counterpoise" in shown:
+        shown = shown.drop(columns=["counterpoise"])
+    return shown.to_string(index=False, float_format=lambda x: f"{x:.3f}", na_rep="–")
+
+
+def plot(table: pd.DataFrame, path: str | Path, title: str = "") -> Path:
+    """Horizontal bar chart of ``value_eV`` per quantity, with the method in the axis label."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    data = table.dropna(subset=["value_eV"])
+    fig, ax = plt.subplots(figsize=(7, 0.5 * max(len(data), 2) + 1.2))
+    colors = {"binding": "#3b6ea8", "adsorption": "#3b6ea8", "desolvation": "#c0504d",
+              "dissociation": "#9bbb59", "reaction": "#8064a2"}
+    ax.barh(data["quantity"], data["value_eV"],
+            color=[colors.get(k, "grey") for k in data["kind"]])
+    for y, v in enumerate(data["value_eV"]):
+        ax.annotate(f"{v:.2f}", (v, y), xytext=(3 if v >= 0 else -3, 0),
+                    textcoords="offset points", va="center", ha="left" if v >= 0 else "right",
+                    fontsize=8)
+    ax.axvline(0, color="black", lw=0.8)
+    ax.invert_yaxis()
+    methods = ", ".join(sorted(set(data["method"]))) if len(data) else ""
+    cp = " (counterpoise-corrected)" if len(data) and data["counterpoise"].all() else ""
+    ax.set_xlabel(f"energy / eV   [{methods}{cp}]")
+    ax.set_title(title or "binding (<0 bound), desolvation, dissociation energies")
+    lo, hi = ax.get_xlim()
+    ax.set_xlim(lo - 0.15 * (hi - lo), hi + 0.15 * (hi - lo))
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def write_outputs(table: pd.DataFrame, output: str | Path, name: str) -> list[Path]:
+    """Write ``quantities.csv`` and ``quantities.png`` under ``output``; return their paths."""
+    out = Path(output)
+    out.mkdir(parents=True, exist_ok=True)
+    csv = out / "quantities.csv"
+    table.to_csv(csv, index=False, float_format="%.6f")
+    paths = [csv]
+    if table["value_eV"].notna().any():
+        paths.append(plot(table, out / "quantities.png", f"campaign {name}"))
+    return paths

@@ -1,0 +1,1 @@
+"""Engines that turn a (molecule, method) into an energy: PySCF on CPU or GPU."""

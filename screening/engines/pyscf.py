@@ -1,0 +1,261 @@
+"""PySCF engine: energies and gradients of charged and open-shell molecules, CPU or GPU.
+
+The same call runs on a CUDA GPU through gpu4pyscf (``mf.to_gpu()``) when the package and a
+device are present, and on the CPU otherwise; ``SCREENING_DEVICE=cpu|gpu|auto`` forces the
+choice. Every result records the device, wall time, SCF cycles, the SCF strategy that
+converged, and the software versions.
+
+SCF fallback ladder (each with ``method.max_cycle`` iterations, starting from the last density):
+
+1. ``diis``: PySCF's default DIIS;
+2. ``damped``: damping 0.5 and level shift 0.3 Eh, DIIS from cycle 8;
+3. ``newton``: second-order SCF (co-iterative augmented Hessian).
+
+After convergence the total energy is re-evaluated on the final density; a difference above
+:data:`ENERGY_CHECK_TOLERANCE` flags the record (``energy_check_ok = False``), which catches a
+"converged" SCF with a wrong energy.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..errors import SCFNotConverged
+from ..geometry import Molecule
+from ..methods import Method
+
+ENERGY_CHECK_TOLERANCE = 1e-6
+"""Largest accepted |E(final density) − E(SCF)| in Hartree."""
+
+LADDER = ("diis", "damped", "newton")
+
+
+@dataclass
+class EnergyResult:
+    """Outcome of one single point.
+
+    Attributes
+    ----------
+    energy : total energy in Hartree (dispersion and solvation included).
+    dispersion_energy : dispersion correction in Hartree (0 without one).
+    converged : SCF converged.
+    scf_cycles : SCF iterations over every strategy tried.
+    scf_strategy : the ladder step that converged (``diis``, ``damped``, ``newton``).
+    strategies_tried : every ladder step run, in order.
+    energy_check : |E(final density) − E(SCF)| in Hartree; ``energy_check_ok`` whether it passed.
+    device : ``cpu`` or ``gpu:<name>``; ``wall_s`` seconds for the whole call.
+    nao : number of basis functions; ``threads`` CPU threads used.
+    versions : software versions.
+    gradient : dE/dx in Hartree/Bohr, shape (n, 3), when asked for.
+    """
+
+    energy: float
+    dispersion_energy: float
+    converged: bool
+    scf_cycles: int
+    scf_strategy: str
+    strategies_tried: list[str]
+    energy_check: float
+    energy_check_ok: bool
+    device: str
+    wall_s: float
+    nao: int
+    threads: int
+    versions: dict[str, str]
+    gradient: list[list[float]] | None = field(default=None)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def software_versions() -> dict[str, str]:
+    """Versions of the packages that make a number."""
+    import pyscf
+
+    from .. import __version__
+
+    out = {"screening": __version__, "pyscf": pyscf.__version__, "numpy": np.__version__}
+    for mod in ("pyscf.dispersion", "gpu4pyscf"):
+        try:
+            out[mod.split(".")[-1] if mod != "pyscf.dispersion" else "pyscf-dispersion"] = \
+                __import__(mod, fromlist=["__version__"]).__version__
+        except Exception:
+            pass
+    return out
+
+
+def gpu_name() -> str | None:
+    """Name of the first CUDA device if gpu4pyscf and a device are usable, else None."""
+    try:
+        import cupy
+        import gpu4pyscf  # noqa: F401
+
+        if cupy.cuda.runtime.getDeviceCount() < 1:
+            return None
+        props = cupy.cuda.runtime.getDeviceProperties(0)
+        name = props["name"]
+        return name.decode() if isinstance(name, bytes) else str(name)
+    except Exception:
+        return None
+
+
+def choose_device(requested: str | None = None) -> str:
+    """``cpu`` or ``gpu``: ``requested`` or ``$SCREENING_DEVICE`` (``auto`` = GPU if usable)."""
+    want = (requested or os.environ.get("SCREENING_DEVICE", "auto")).lower()
+    if want not in ("auto", "cpu", "gpu"):
+        raise ValueError(f"device must be auto, cpu or gpu, not {want!r}")
+    if want == "cpu":
+        return "cpu"
+    have_gpu = gpu_name() is not None
+    if want == "gpu" and not have_gpu:
+        raise RuntimeError("device 'gpu' requested but gpu4pyscf or a CUDA device is missing")
+    return "gpu" if have_gpu else "cpu"
+
+
+def build_mol(molecule: Molecule, method: Method, max_memory_mb: int | None = None):
+    """A PySCF ``Mole``; ghost atoms as ``ghost-X`` (basis functions, no nucleus, no electrons)."""
+    from pyscf import gto
+
+    atom = [(("ghost-" + s) if i in molecule.ghosts else s, p)
+            for i, (s, p) in enumerate(zip(molecule.symbols, molecule.positions))]
+    return gto.M(atom=atom, basis=method.basis, charge=molecule.charge,
+                 spin=molecule.multiplicity - 1, unit="Angstrom", verbose=0,
+                 max_memory=max_memory_mb or default_max_memory_mb())
+
+
+def default_max_memory_mb() -> int:
+    """Memory PySCF may use (MB): ``$SCREENING_MAX_MEMORY_MB`` or 60 % of physical memory."""
+    if "SCREENING_MAX_MEMORY_MB" in os.environ:
+        return int(os.environ["SCREENING_MAX_MEMORY_MB"])
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1e6
+        return int(0.6 * total)
+    except (ValueError, OSError):
+        return 4000
+
+
+def build_scf(mol, method: Method, device: str = "cpu"):
+    """The mean-field object for ``method`` on ``mol`` (RKS/UKS or RHF/UHF), not yet run."""
+    from pyscf import dft, scf
+
+    restricted = mol.spin == 0
+    if method.functional.lower() in ("hf", "rhf", "uhf"):
+        mf = scf.RHF(mol) if restricted else scf.UHF(mol)
+    else:
+        mf = dft.RKS(mol) if restricted else dft.UKS(mol)
+        mf.xc = method.functional
+        mf.grids.level = method.grid_level
+        if method.nlc_grid_level is not None:
+            mf.nlcgrids.level = method.nlc_grid_level
+    mf.conv_tol = method.conv_tol
+    mf.max_cycle = method.max_cycle
+    if method.density_fit:
+        mf = mf.density_fit(auxbasis=method.auxbasis)
+    if method.dispersion:
+        mf.disp = method.dispersion
+    if method.solvent == "pcm":
+        mf = mf.PCM()
+        mf.with_solvent.eps = method.solvent_eps
+    elif method.solvent == "smd":
+        mf = mf.SMD()
+        mf.with_solvent.solvent = method.solvent_name
+    if device == "gpu":
+        mf = mf.to_gpu()
+    return mf
+
+
+def _apply_strategy(mf, strategy: str):
+    if strategy == "damped":
+        mf.damp = 0.5
+        mf.level_shift = 0.3
+        mf.diis_start_cycle = 8
+    elif strategy == "newton":
+        mf.damp, mf.level_shift = 0.0, 0.0
+        mf = mf.newton()
+    return mf
+
+
+def _to_numpy(x) -> np.ndarray:
+    return np.asarray(x.get() if hasattr(x, "get") else x)
+
+
+def compute(molecule: Molecule, method: Method, gradient: bool = False,
+            device: str | None = None, threads: int | None = None,
+            max_memory_mb: int | None = None, dm0=None) -> EnergyResult:
+    """Single-point energy (and optionally gradient) of ``molecule`` at ``method``.
+
+    Parameters
+    ----------
+    molecule : geometry in Å with charge, multiplicity and ghost atoms.
+    method : level of theory.
+    gradient : also return the nuclear gradient (Hartree/Bohr).
+    device : ``cpu``, ``gpu`` or ``auto`` (default: ``$SCREENING_DEVICE`` or auto).
+    threads : CPU threads for PySCF (default: ``$SCREENING_THREADS`` or PySCF's default).
+    dm0 : initial density matrix (default: PySCF's minao guess).
+
+    Raises
+    ------
+    SCFNotConverged
+        when every step of the ladder fails.
+    """
+    from pyscf import lib
+
+    t0 = time.perf_counter()
+    threads = threads or int(os.environ.get("SCREENING_THREADS", "0")) or lib.num_threads()
+    lib.num_threads(threads)
+    dev = choose_device(device)
+    mol = build_mol(molecule, method, max_memory_mb)
+    mf = build_scf(mol, method, dev)
+    tried: list[str] = []
+    cycles = 0
+    dm = dm0
+    for strategy in LADDER:
+        tried.append(strategy)
+        mf = _apply_strategy(mf, strategy)
+        mf.kernel(dm0=dm)
+        cycles += int(getattr(mf, "cycles", 0) or 0)
+        if mf.converged:
+            break
+        dm = mf.make_rdm1()
+    if not mf.converged:
+        raise SCFNotConverged(
+            f"{molecule.name or molecule.formula}: SCF did not converge with {', '.join(tried)} "
+            f"({cycles} cycles, last E = {float(mf.e_tot):.8f} Eh)")
+    e_tot = float(mf.e_tot)
+    e_check = abs(float(mf.energy_tot(mf.make_rdm1())) - e_tot)
+    e_disp = float(mf.scf_summary.get("dispersion", 0.0) or 0.0)
+    grad = None
+    if gradient:
+        g = mf.nuc_grad_method().kernel()
+        grad = _to_numpy(g).tolist()
+    name = gpu_name() if dev == "gpu" else None
+    return EnergyResult(
+        energy=e_tot, dispersion_energy=e_disp, converged=True, scf_cycles=cycles,
+        scf_strategy=tried[-1], strategies_tried=tried, energy_check=e_check,
+        energy_check_ok=e_check <= ENERGY_CHECK_TOLERANCE,
+        device=f"gpu:{name}" if name else "cpu", wall_s=time.perf_counter() - t0,
+        nao=int(mol.nao), threads=threads, versions=software_versions(), gradient=grad)
+
+
+def optimize(molecule: Molecule, method: Method, max_steps: int = 100,
+             device: str | None = None) -> tuple[Molecule, float]:
+    """Relax ``molecule`` at ``method`` with geomeTRIC; returns (relaxed molecule, energy in Eh)."""
+    from pyscf.geomopt.geometric_solver import kernel as geometric_kernel
+
+    if molecule.ghosts:
+        raise ValueError("cannot optimise a molecule with ghost atoms")
+    mol = build_mol(molecule, method)
+    mf = build_scf(mol, method, choose_device(device))
+    converged, mol_eq = geometric_kernel(mf, maxsteps=max_steps)
+    if not converged:
+        raise SCFNotConverged(f"{molecule.name}: geometry optimisation did not converge in "
+                              f"{max_steps} steps")
+    pos = mol_eq.atom_coords(unit="Angstrom")
+    relaxed = Molecule.from_arrays(molecule.symbols, pos, molecule.charge, molecule.multiplicity,
+                                   name=molecule.name)
+    return relaxed, float(compute(relaxed, method, device=device).energy)

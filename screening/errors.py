@@ -1,0 +1,35 @@
+"""Exceptions raised for bad input. Each names the file, line and field it refers to."""
+
+from __future__ import annotations
+
+
+class ScreeningError(Exception):
+    """Base class for every error the package raises on purpose (CLI exit code 2)."""
+
+
+class InputError(ScreeningError):
+    """A structure, species, method or campaign that cannot be used as given.
+
+    Parameters
+    ----------
+    message : what is wrong.
+    source : file (or other origin) the problem is in, if known.
+    line : 1-based line number in ``source``, if known.
+    field : dotted path of the offending field, e.g. ``quantities[2].complex``.
+    """
+
+    def __init__(self, message: str, source: str | None = None, line: int | None = None,
+                 field: str | None = None) -> None:
+        self.message, self.source, self.line, self.field = message, source, line, field
+        where = ""
+        if source:
+            where = f"{source}:{line}: " if line else f"{source}: "
+        elif line:
+            where = f"line {line}: "
+        if field:
+            where += f"{field}: "
+        super().__init__(where + message)
+
+
+class SCFNotConverged(ScreeningError):
+    """Every strategy of the SCF fallback ladder failed to converge."""

@@ -1,0 +1,177 @@
+"""Levels of theory as immutable, hashable data, and the named presets.
+
+A :class:`Method` says everything that changes a computed energy: functional, basis,
+dispersion correction, density fitting, implicit solvent, grids and SCF thresholds. Its
+:meth:`Method.key` (with the molecule's key) identifies a stored result. ``counterpoise`` is a
+property of how quantities are assembled, not of a single calculation, so it is not in the key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Any
+
+from .errors import InputError
+
+DISPERSIONS = ("d3bj", "d3zero", "d3bjatm", "d3mbj", "d4")
+SOLVENT_MODELS = ("pcm", "smd")
+
+#: Static dielectric constants of common electrolyte solvents (ε, dimensionless).
+DIELECTRIC_CONSTANTS = {"pc": 64.9, "ec": 89.8, "dmc": 3.1, "dec": 2.8, "water": 78.36}
+
+
+@dataclass(frozen=True)
+class Method:
+    """One level of theory.
+
+    Attributes
+    ----------
+    functional : libxc/PySCF name, e.g. ``b3lyp``, ``wb97m-v``, ``pbe0``; ``hf`` for Hartree–Fock.
+    basis : basis set name known to PySCF, e.g. ``def2-svp``.
+    dispersion : ``d3bj``, ``d3zero``, ``d3bjatm``, ``d3mbj``, ``d4`` or None.
+    density_fit : use density fitting (RI-J/K) with ``auxbasis`` (None = PySCF's default).
+    solvent : ``pcm`` or ``smd`` or None; ``solvent_eps`` the dielectric constant for PCM,
+        ``solvent_name`` the SMD solvent.
+    grid_level : DFT integration grid level (0–9); ``nlc_grid_level`` for VV10 (None = default).
+    conv_tol : SCF energy convergence threshold in Hartree.
+    max_cycle : SCF iterations per strategy of the fallback ladder.
+    counterpoise : assemble binding quantities with counterpoise correction (not in the key).
+    name : preset name for display (not in the key).
+    """
+
+    functional: str = "b3lyp"
+    basis: str = "def2-svp"
+    dispersion: str | None = "d3bj"
+    density_fit: bool = True
+    auxbasis: str | None = None
+    solvent: str | None = None
+    solvent_eps: float | None = None
+    solvent_name: str | None = None
+    grid_level: int = 3
+    nlc_grid_level: int | None = None
+    conv_tol: float = 1e-9
+    max_cycle: int = 100
+    counterpoise: bool = False
+    name: str = ""
+
+    _NOT_IN_KEY = ("counterpoise", "name")
+
+    def key(self) -> str:
+        """Content hash (hex, 16 chars) of every field that changes an energy."""
+        d = {k: v for k, v in asdict(self).items() if k not in self._NOT_IN_KEY}
+        return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
+
+    @property
+    def label(self) -> str:
+        """Short human label, e.g. ``B3LYP-D3BJ/def2-SVP`` (+ ``/PCM(ε=64.9)``)."""
+        xc = self.functional.upper().replace("WB97", "ωB97")
+        if self.dispersion:
+            xc += "-" + self.dispersion.upper()
+        basis = self.basis.replace("DEF2", "def2").replace("def2-", "def2-")
+        basis = "def2-" + basis[5:].upper() if basis.lower().startswith("def2-") else basis
+        s = f"{xc}/{basis}"
+        if self.solvent == "pcm":
+            s += f"/PCM(ε={self.solvent_eps})"
+        elif self.solvent == "smd":
+            s += f"/SMD({self.solvent_name})"
+        return s
+
+    def with_options(self, **changes: Any) -> "Method":
+        """A copy with some fields changed (validated)."""
+        return replace(self, **changes).validate()
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict, source: str | None = None, field_path: str = "method") -> "Method":
+        """Build from a mapping; unknown keys are an error naming the key."""
+        names = {f.name for f in fields(cls)}
+        for k in d:
+            if k not in names:
+                raise InputError(f"unknown method option {k!r}; known: {', '.join(sorted(names))}",
+                                 source, field=f"{field_path}.{k}")
+        return cls(**d).validate(source, field_path)
+
+    def validate(self, source: str | None = None, field_path: str = "method") -> "Method":
+        """Check functional, basis, dispersion and solvent before anything runs."""
+        from pyscf import gto
+        from pyscf.dft import libxc
+
+        if self.functional.lower() not in ("hf", "rhf", "uhf"):
+            try:
+                libxc.parse_xc(self.functional)
+            except (KeyError, ValueError, NotImplementedError):
+                raise InputError(f"unknown functional {self.functional!r}", source,
+                                 field=f"{field_path}.functional") from None
+        try:
+            gto.basis.load(self.basis, "H")
+        except Exception:
+            raise InputError(f"unknown basis set {self.basis!r}", source,
+                             field=f"{field_path}.basis") from None
+        if self.dispersion is not None and self.dispersion not in DISPERSIONS:
+            raise InputError(f"unknown dispersion {self.dispersion!r}; use one of "
+                             f"{', '.join(DISPERSIONS)} or null", source,
+                             field=f"{field_path}.dispersion")
+        if self.solvent is not None:
+            if self.solvent not in SOLVENT_MODELS:
+                raise InputError(f"unknown solvent model {self.solvent!r}; use pcm or smd",
+                                 source, field=f"{field_path}.solvent")
+            if self.solvent == "pcm" and not (self.solvent_eps and self.solvent_eps > 1):
+                raise InputError("PCM needs solvent_eps > 1 (e.g. 64.9 for propylene carbonate)",
+                                 source, field=f"{field_path}.solvent_eps")
+            if self.solvent == "smd" and not self.solvent_name:
+                raise InputError("SMD needs solvent_name (a solvent in PySCF's SMD table)",
+                                 source, field=f"{field_path}.solvent_name")
+        if not 0 <= self.grid_level <= 9:
+            raise InputError("grid_level must be 0..9", source, field=f"{field_path}.grid_level")
+        if self.conv_tol <= 0 or self.max_cycle < 1:
+            raise InputError("conv_tol must be > 0 and max_cycle >= 1", source, field=field_path)
+        return self
+
+
+PRESETS: dict[str, Method] = {
+    # Fast screening level used by the quickstart.
+    "screening": Method("b3lyp", "def2-svp", "d3bj", True, name="screening"),
+    # Same with implicit propylene carbonate (ε = 64.9).
+    "screening-pcm": Method("b3lyp", "def2-svp", "d3bj", True, solvent="pcm", solvent_eps=64.9,
+                            name="screening-pcm"),
+    # Geometry level of seed 004 (B3LYP-D3/def2-TZVP).
+    "geometry": Method("b3lyp", "def2-tzvp", "d3bj", True, name="geometry"),
+    # Refine level of seed 004: ωB97M-V/def2-TZVPP (VV10 built in: no extra dispersion).
+    "refine": Method("wb97m-v", "def2-tzvpp", None, True, name="refine"),
+    # Counterpoise-corrected benchmark level for small complexes.
+    "cp-tzvp": Method("b3lyp", "def2-tzvp", "d3bj", True, counterpoise=True, name="cp-tzvp"),
+}
+
+
+def get_method(spec: str | dict | Method, source: str | None = None,
+               field_path: str = "method") -> Method:
+    """A :class:`Method` from a preset name, a mapping (optionally ``preset:`` + overrides) or itself.
+
+    Raises
+    ------
+    InputError
+        for an unknown preset, option, functional or basis.
+    """
+    if isinstance(spec, Method):
+        return spec.validate(source, field_path)
+    if isinstance(spec, str):
+        if spec not in PRESETS:
+            raise InputError(f"unknown method preset {spec!r}; known: {', '.join(PRESETS)}",
+                             source, field=field_path)
+        return PRESETS[spec]
+    if isinstance(spec, dict):
+        spec = dict(spec)
+        preset = spec.pop("preset", None)
+        if preset is not None:
+            base = get_method(preset, source, f"{field_path}.preset").to_dict()
+            base.update(spec)
+            if spec and "name" not in spec:
+                base["name"] = f"{preset}+"
+            return Method.from_dict(base, source, field_path)
+        return Method.from_dict(spec, source, field_path)
+    raise InputError("method must be a preset name or a mapping of options", source,
+                     field=field_path)

@@ -1,0 +1,1 @@
+"""FireWorks pipeline: FireTasks, the workflow factory, LaunchPads and the local runner."""

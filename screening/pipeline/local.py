@@ -1,0 +1,146 @@
+"""Run a campaign on this machine through FireWorks on the embedded store file (no server).
+
+The embedded store loses work when several processes write it or when a process is killed
+(see the README). So:
+
+* one process only ever touches the store, and holds a lock on it while it runs;
+* after every firework the store is written atomically (temp file + rename);
+* energies live in the results database, committed the moment they exist; a firework whose
+  energy is stored finishes at once, so a crash or a kill costs at most the calculation that
+  was running, and a rerun recomputes nothing already stored;
+* with ``workers > 1`` the energies are computed first by a process pool (each worker writes
+  only to the results database), then the fireworks run in this process and find them stored.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+from typing import Callable
+
+import pandas as pd
+
+from ..campaign import Campaign
+from ..store import ResultStore
+from .launchpad import DEFAULT_STORE, embedded_launchpad, flush, lock_store
+
+Progress = Callable[[str], None]
+
+
+def _pool_worker(mol: dict, method: dict, db: str, labels: dict, threads: int) -> dict:
+    os.environ["SCREENING_THREADS"] = str(threads)
+    from .tasks import calculate
+
+    return calculate(mol, method, db, labels)
+
+
+def _precompute(campaign: Campaign, todo: list, db: str, workers: int, progress: Progress
+                ) -> None:
+    threads = max(1, (os.cpu_count() or 1) // workers)
+    method = campaign.method.to_dict()
+    done = 0
+    with ProcessPoolExecutor(workers) as pool:
+        futures = {pool.submit(_pool_worker, m.to_dict(), method, db, labels, threads): labels
+                   for m, labels in sorted(todo, key=lambda ml: -ml[0].natoms)}
+        for fut in as_completed(futures):
+            done += 1
+            labels = futures[fut]
+            try:
+                s = fut.result()
+                progress(f"[{done}/{len(todo)}] {labels['job']}: E = {s['energy_hartree']:.8f} Eh "
+                         f"({s['wall_s']:.1f} s)")
+            except Exception as exc:  # reported again by its firework, which fizzles
+                progress(f"[{done}/{len(todo)}] {labels['job']}: FAILED: {exc}")
+
+
+def _find_or_add_workflow(lp, campaign: Campaign, db: str, output: Path) -> int:
+    """The fw_ids of the campaign's workflow in ``lp``: the stored one if any, else a new one."""
+    from .workflow import build_workflow
+
+    ids = lp.get_wf_ids({"metadata.campaign_key": campaign.key()}, limit=1)
+    if ids:
+        wf = lp.get_wf_by_fw_id(ids[0])
+        for fw in wf.fws:  # a killed run leaves RUNNING/RESERVED fireworks behind
+            if fw.state in ("RUNNING", "RESERVED", "FIZZLED"):
+                lp.rerun_fw(fw.fw_id)
+        return ids[0]
+    mapping = lp.add_wf(build_workflow(campaign, db, output, gpu=False))
+    return min(mapping.values())
+
+
+def run_local(campaign: Campaign, db: str | None = None, store: str | os.PathLike | None = None,
+              output: str | os.PathLike | None = None, workers: int = 1,
+              progress: Progress | None = print) -> pd.DataFrame:
+    """Run ``campaign`` here and return its quantities table (eV).
+
+    Parameters
+    ----------
+    db : results database (default ``$SCREENING_DB`` or ``results/screening.db``).
+    store : embedded FireWorks store file (default ``results/fireworks_store.json``).
+    output : folder for ``quantities.csv`` and ``quantities.png`` (default ``results/<name>``).
+    workers : processes computing energies at once (threads are shared out among them).
+    progress : callable receiving one line per event; None for silence.
+    """
+    from fireworks import FWorker
+    from fireworks.core.rocket_launcher import launch_rocket
+
+    say = progress or (lambda _msg: None)
+    results = ResultStore(db)
+    db_url = results.url
+    store_path = Path(store or DEFAULT_STORE)
+    output = Path(output or Path("results") / campaign.name).resolve()
+    lock = lock_store(store_path)
+    try:
+        lp = embedded_launchpad(store_path)
+        calcs = campaign.calculations()
+        todo = [(m, lab) for m, lab in calcs if results.get(m, campaign.method) is None]
+        say(f"campaign {campaign.name}: {len(campaign.quantities)} quantities, {len(calcs)} "
+            f"calculations at {campaign.method.label}: {len(calcs) - len(todo)} already stored, "
+            f"{len(todo)} to compute")
+        if workers > 1 and todo:
+            _precompute(campaign, todo, db_url, workers, say)
+        wf_id = _find_or_add_workflow(lp, campaign, db_url, output)
+        flush(lp)
+        launch_dir = store_path.resolve().parent / "launches"
+        launch_dir.mkdir(parents=True, exist_ok=True)
+        n_total = len(lp.get_wf_by_fw_id(wf_id).fws)
+        step = 0
+        while True:
+            wf = lp.get_wf_by_fw_id(wf_id)
+            ready = sorted((fw for fw in wf.fws if fw.state == "READY"),
+                           key=lambda fw: -fw.spec.get("_priority", 0))
+            if not ready:
+                break
+            fw = ready[0]
+            step += 1
+            t0 = time.perf_counter()
+            with contextlib.chdir(launch_dir):
+                launch_rocket(lp, FWorker(), fw_id=fw.fw_id, strm_lvl="ERROR")
+            flush(lp)
+            state = lp.get_fw_by_id(fw.fw_id).state
+            data = _stored_data(lp, fw.fw_id)
+            how = "stored" if data.get("computed") is False else "computed"
+            energy = f": E = {data['energy_hartree']:.8f} Eh ({how})" if "energy_hartree" in data \
+                else ""
+            say(f"[{step}/{n_total}] {fw.name}{energy} {state} in {time.perf_counter() - t0:.1f} s")
+        failed = [fw.name for fw in lp.get_wf_by_fw_id(wf_id).fws if fw.state == "FIZZLED"]
+        if failed:
+            say(f"{len(failed)} firework(s) failed: {', '.join(failed)}; 'screening run' again "
+                "retries them")
+    finally:
+        lock.close()
+    from ..collect import collect, write_outputs
+
+    table = collect(campaign, results)
+    write_outputs(table, output, campaign.name)
+    return table
+
+
+def _stored_data(lp, fw_id: int) -> dict:
+    fw = lp.get_fw_by_id(fw_id)
+    if fw.launches:
+        return fw.launches[-1].action.stored_data if fw.launches[-1].action else {}
+    return {}

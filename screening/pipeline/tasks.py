@@ -1,0 +1,66 @@
+"""FireTasks: one energy, and the collector. Both are idempotent: a stored result is reused."""
+
+from __future__ import annotations
+
+import time
+
+from fireworks import FiretaskBase, FWAction, explicit_serialize
+
+from ..geometry import Molecule
+from ..methods import Method
+from ..store import ResultStore
+
+
+def calculate(molecule: dict | Molecule, method: dict | Method, db: str,
+              labels: dict | None = None) -> dict:
+    """Energy of ``molecule`` at ``method`` from the store ``db``, computed and committed if absent.
+
+    Returns a summary: calc_key, energy (Hartree), computed (bool), wall_s.
+    """
+    from ..engines.pyscf import compute
+
+    mol = molecule if isinstance(molecule, Molecule) else Molecule.from_dict(molecule)
+    meth = method if isinstance(method, Method) else Method(**method)
+    t0 = time.perf_counter()
+    rec, computed = ResultStore(db).get_or_compute(
+        mol, meth, lambda m, me: compute(m, me).to_dict(), labels)
+    return {"calc_key": rec.calc_key, "energy_hartree": rec.energy, "computed": computed,
+            "wall_s": time.perf_counter() - t0}
+
+
+@explicit_serialize
+class EnergyTask(FiretaskBase):
+    """Single-point energy through the results store (computes only if not stored).
+
+    Required params: ``molecule`` (Molecule.to_dict()), ``method`` (Method.to_dict()),
+    ``db`` (results database path or URL). Optional: ``labels`` (campaign, job).
+    """
+
+    required_params = ["molecule", "method", "db"]
+    optional_params = ["labels"]
+
+    def run_task(self, fw_spec: dict) -> FWAction:
+        summary = calculate(self["molecule"], self["method"], self["db"], self.get("labels"))
+        return FWAction(stored_data=summary)
+
+
+@explicit_serialize
+class CollectTask(FiretaskBase):
+    """Tabulate a campaign's quantities from the store; writes CSV and a figure to ``output``.
+
+    Required params: ``campaign`` (Campaign.to_dict()), ``db``, ``output`` (folder). A missing
+    energy (a failed parent) gives an empty cell and a note in the ``missing`` column.
+    """
+
+    required_params = ["campaign", "db", "output"]
+
+    def run_task(self, fw_spec: dict) -> FWAction:
+        from ..campaign import Campaign
+        from ..collect import collect, write_outputs
+
+        campaign = Campaign.from_dict(self["campaign"])
+        table = collect(campaign, ResultStore(self["db"]))
+        paths = write_outputs(table, self["output"], campaign.name)
+        n_missing = int((table["missing"] != "").sum())
+        return FWAction(stored_data={"rows": len(table), "missing": n_missing,
+                                     "files": [str(p) for p in paths]})

@@ -1,0 +1,42 @@
+"""Workflow factory: one Firework per calculation, one collector Firework at the end."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fireworks import Firework, Workflow
+from fireworks.user_objects.dupefinders.dupefinder_exact import DupeFinderExact
+
+from ..campaign import Campaign
+from .tasks import CollectTask, EnergyTask
+
+GPU_CATEGORY = "gpu"
+
+
+def build_workflow(campaign: Campaign, db: str, output: str | Path,
+                   gpu: bool | None = None) -> Workflow:
+    """The FireWorks workflow of ``campaign``.
+
+    Parameters
+    ----------
+    db : results database (path or URL) every worker can reach.
+    output : folder for the collector's CSV and figure.
+    gpu : route calculations to workers of category ``gpu`` (default: the campaign's ``gpu:``).
+        A worker with no category takes everything.
+    """
+    gpu = campaign.gpu if gpu is None else gpu
+    method = campaign.method.to_dict()
+    fws = []
+    for mol, labels in campaign.calculations():
+        spec = {"_priority": mol.natoms, "_dupefinder": DupeFinderExact(),
+                "calc_key": f"{mol.key()}-{campaign.method.key()}"}
+        if gpu:
+            spec["_category"] = GPU_CATEGORY
+        task = EnergyTask(molecule=mol.to_dict(), method=method, db=db, labels=labels)
+        fws.append(Firework([task], spec=spec, name=labels["job"][:200]))
+    collector = Firework(
+        [CollectTask(campaign=campaign.to_dict(), db=db, output=str(Path(output).resolve()))],
+        parents=fws, name=f"{campaign.name} :: collect",
+        spec={"_allow_fizzled_parents": True, "_priority": 0})
+    return Workflow(fws + [collector], name=f"screening:{campaign.name}",
+                    metadata={"campaign": campaign.name, "campaign_key": campaign.key()})

@@ -1,0 +1,164 @@
+"""The results database: every energy, keyed by (structure, method) content.
+
+Built on ASE's database (``ase.db``): an SQLite file by default, or a PostgreSQL/MySQL URL for a
+group. Each row holds the full structure (ghost atoms included, listed in ``data['ghosts']``),
+the energy (Hartree in ``energy_hartree``, eV in ASE's ``energy`` column), the method, the
+device, timings, SCF convergence data, software versions and the campaign/job labels. A row is
+committed the moment its energy exists; asking for a stored (structure, method) returns the
+row and computes nothing.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import pandas as pd
+from ase.calculators.singlepoint import SinglePointCalculator
+from ase.units import Bohr, Hartree
+
+from .geometry import Molecule
+from .methods import Method
+
+DEFAULT_DB = "results/screening.db"
+
+
+def calc_key(molecule: Molecule, method: Method) -> str:
+    """The key of one calculation: ``<structure key>-<method key>``."""
+    return f"{molecule.key()}-{method.key()}"
+
+
+def default_db() -> str:
+    """``$SCREENING_DB`` or ``results/screening.db`` (relative to the working directory)."""
+    return os.environ.get("SCREENING_DB", DEFAULT_DB)
+
+
+@dataclass
+class Record:
+    """One stored calculation (energies in Hartree)."""
+
+    calc_key: str
+    energy: float
+    row: Any
+
+    @property
+    def data(self) -> dict:
+        return dict(self.row.data)
+
+
+class ResultStore:
+    """Results database at ``url`` (file path or database URL)."""
+
+    def __init__(self, url: str | os.PathLike | None = None) -> None:
+        import ase.db
+
+        self.url = str(url or default_db())
+        if "://" not in self.url:
+            Path(self.url).parent.mkdir(parents=True, exist_ok=True)
+            self.url = str(Path(self.url).resolve())
+        self._db = ase.db.connect(self.url)
+
+    def get(self, molecule: Molecule, method: Method) -> Record | None:
+        """The stored record of (molecule, method), or None."""
+        return self.get_key(calc_key(molecule, method))
+
+    def get_key(self, key: str) -> Record | None:
+        rows = list(self._db.select(calc_key=key, limit=1))
+        if not rows:
+            return None
+        return Record(key, float(rows[0].energy_hartree), rows[0])
+
+    def put(self, molecule: Molecule, method: Method, result: dict, labels: dict | None = None
+            ) -> Record:
+        """Commit one result (``EnergyResult.to_dict()``); a key already stored is kept as is."""
+        key = calc_key(molecule, method)
+        existing = self.get_key(key)
+        if existing is not None:
+            return existing
+        labels = labels or {}
+        atoms = molecule.to_atoms()
+        forces = None
+        if result.get("gradient") is not None:
+            import numpy as np
+            forces = -np.asarray(result["gradient"]) * Hartree / Bohr
+        atoms.calc = SinglePointCalculator(atoms, energy=result["energy"] * Hartree, forces=forces)
+        kvp = {
+            "calc_key": key, "structure_key": molecule.key(), "method_key": method.key(),
+            "name": molecule.name or molecule.formula, "energy_hartree": result["energy"],
+            "method": method.label, "preset": method.name or "custom",
+            "functional": method.functional, "basis": method.basis,
+            # ASE's own 'charge' column is the sum of initial charges: use another key
+            "total_charge": molecule.charge, "multiplicity": molecule.multiplicity,
+            "nghost": len(molecule.ghosts), "device": result["device"],
+            "wall_s": result["wall_s"], "scf_cycles": result["scf_cycles"],
+            "scf_strategy": result["scf_strategy"], "converged": bool(result["converged"]),
+            "energy_check_ok": bool(result["energy_check_ok"]),
+            "campaign": str(labels.get("campaign", "")), "job": str(labels.get("job", "")),
+        }
+        data = {"method": method.to_dict(), "result": {k: v for k, v in result.items()
+                                                       if k != "gradient"},
+                "ghosts": sorted(molecule.ghosts), "labels": labels}
+        row_id = self._db.write(atoms, key_value_pairs=kvp, data=data)
+        return Record(key, float(result["energy"]), self._db.get(id=row_id))
+
+    def get_or_compute(self, molecule: Molecule, method: Method,
+                       compute: Callable[[Molecule, Method], dict],
+                       labels: dict | None = None) -> tuple[Record, bool]:
+        """(record, computed): the stored record, or compute, commit and return it."""
+        rec = self.get(molecule, method)
+        if rec is not None:
+            return rec, False
+        return self.put(molecule, method, compute(molecule, method), labels), True
+
+    def energies(self, keys: list[str]) -> dict[str, float]:
+        """Energies (Hartree) of the stored keys among ``keys``."""
+        out = {}
+        for k in keys:
+            rec = self.get_key(k)
+            if rec is not None:
+                out[k] = rec.energy
+        return out
+
+    def count(self) -> int:
+        return self._db.count()
+
+    def dataframe(self, campaign: str | None = None, name: str | None = None,
+                  method: str | None = None, formula: str | None = None) -> pd.DataFrame:
+        """One row per stored calculation, filtered by exact campaign/name/method/formula."""
+        rows = []
+        for row in self._db.select():
+            kvp = row.key_value_pairs
+            rec = {"id": row.id, "name": kvp.get("name"), "formula": row.formula,
+                   "natoms": row.natoms, "charge": kvp.get("total_charge"),
+                   "multiplicity": kvp.get("multiplicity"), "nghost": kvp.get("nghost"),
+                   "energy_hartree": kvp.get("energy_hartree"), "energy_eV": row.get("energy"),
+                   "method": kvp.get("method"), "preset": kvp.get("preset"),
+                   "device": kvp.get("device"), "wall_s": kvp.get("wall_s"),
+                   "scf_cycles": kvp.get("scf_cycles"), "scf_strategy": kvp.get("scf_strategy"),
+                   "energy_check_ok": kvp.get("energy_check_ok"),
+                   "campaign": kvp.get("campaign"), "job": kvp.get("job"),
+                   "calc_key": kvp.get("calc_key")}
+            rows.append(rec)
+        df = pd.DataFrame(rows, columns=["id", "name", "formula", "natoms", "charge",
+                                         "multiplicity", "nghost", "energy_hartree", "energy_eV",
+                                         "method", "preset", "device", "wall_s", "scf_cycles",
+                                         "scf_strategy", "energy_check_ok", "campaign", "job",
+                                         "calc_key"])
+        for col, val in (("campaign", campaign), ("name", name), ("method", method),
+                         ("formula", formula)):
+            if val is not None:
+                df = df[df[col] == val]
+        return df.reset_index(drop=True)
+
+    def molecule(self, key: str) -> Molecule:
+        """The stored structure of ``key`` (ghosts restored)."""
+        rec = self.get_key(key)
+        if rec is None:
+            raise KeyError(key)
+        row = rec.row
+        kvp = row.key_value_pairs
+        return Molecule.from_arrays(row.symbols, row.positions, kvp["total_charge"],
+                                    kvp["multiplicity"], row.data.get("ghosts", ()),
+                                    kvp.get("name", ""))

@@ -1,0 +1,77 @@
+"""Shared fixtures. FireWorks is pointed at a throw-away embedded store before it is imported."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+_SESSION_DIR = Path(tempfile.mkdtemp(prefix="screening-tests-"))
+(_SESSION_DIR / "store.json").write_text("{}")
+os.environ["MONGOMOCK_SERVERSTORE_FILE"] = str(_SESSION_DIR / "store.json")
+os.environ.setdefault("SCREENING_DEVICE", "cpu")
+os.environ.pop("SCREENING_DB", None)
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+@pytest.fixture
+def workdir(tmp_path, monkeypatch) -> Path:
+    """A fresh working directory (relative defaults such as results/ land here)."""
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def write_xyz_text(path: Path, symbols, positions, charge=0, multiplicity=1) -> Path:
+    lines = [str(len(symbols)), f"charge={charge} multiplicity={multiplicity}"]
+    lines += [f"{s} {x:.6f} {y:.6f} {z:.6f}" for s, (x, y, z) in zip(symbols, positions)]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+LI_H2O = (["Li", "O", "H", "H"], [[0, 0, -1.85], [0, 0, 0], [0, 0.763, 0.59], [0, -0.763, 0.59]])
+WATER = (["O", "H", "H"], [[0, 0, 0], [0, 0.757, 0.587], [0, -0.757, 0.587]])
+
+
+def water_dimer():
+    from ase.data.s22 import create_s22_system
+
+    a = create_s22_system("Water_dimer")
+    return a.get_chemical_symbols(), a.positions.tolist()
+
+
+def small_campaign(folder: Path, basis: str = "def2-svp", name: str = "tiny",
+                   with_dimer: bool = False) -> Path:
+    """A campaign: Li+·H2O binding (counterpoise, relaxed water reference) [+ water dimer]."""
+    write_xyz_text(folder / "li_h2o.xyz", *LI_H2O, charge=1)
+    write_xyz_text(folder / "h2o.xyz", *WATER)
+    text = f"""name: {name}
+method: {{preset: screening, basis: {basis}}}
+counterpoise: true
+structures:
+  water:
+    file: h2o.xyz
+  Li+H2O:
+    file: li_h2o.xyz
+    charge: 1
+    fragments:
+      - {{name: Li+, atoms: [0], charge: 1, reference: Li+}}
+      - {{name: H2O, atoms: "1-3", reference: water}}
+"""
+    quantities = "quantities:\n  - {name: Li+ binding to water, kind: binding, complex: Li+H2O}\n"
+    if with_dimer:
+        write_xyz_text(folder / "dimer.xyz", *water_dimer())
+        text += """  dimer:
+    file: dimer.xyz
+    fragments:
+      - {name: donor, atoms: "0-2"}
+      - {name: acceptor, atoms: "3-5"}
+"""
+        quantities += "  - {name: water dimer, kind: binding, complex: dimer}\n"
+    path = folder / f"{name}.yaml"
+    path.write_text(text + quantities)
+    return path
