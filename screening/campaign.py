@@ -326,12 +326,6 @@ def _load_fragments(ctx: _Ctx, entry: _Map, mol: Molecule, path: str, base: Path
                 raise ctx.error(f"atom {a} is in both {owner[a]!r} and {fname!r}", fmap, "atoms",
                                 f"{fpath}.atoms")
             owner[a] = fname
-        sub = mol.subset(atoms, charge, mult)
-        try:
-            check_spin(sub.nelectrons, charge, mult, fname)
-        except InputError as exc:
-            raise ctx.error(f"fragment {fname!r}: {exc.message}", fmap, "multiplicity"
-                            if "multiplicity" in fmap else "charge", f"{fpath}") from None
         ref = fmap.get("reference")
         frags.append((Fragment(fname, tuple(atoms), charge, mult),
                       (fmap, None if ref is None else str(ref))))
@@ -343,6 +337,13 @@ def _load_fragments(ctx: _Ctx, entry: _Map, mol: Molecule, path: str, base: Path
     if total != mol.charge:
         raise ctx.error(f"fragment charges add up to {total:+d}, the structure's charge is "
                         f"{mol.charge:+d}", entry, "fragments", f"{path}.fragments")
+    for i, (f, (fmap, _ref)) in enumerate(frags):
+        try:
+            check_spin(mol.subset(f.atoms, f.charge, f.multiplicity).nelectrons, f.charge,
+                       f.multiplicity, f.name)
+        except InputError as exc:
+            raise ctx.error(f"fragment {f.name!r}: {exc.message}", seq, i,
+                            f"{path}.fragments[{i}]") from None
     return frags
 
 

@@ -50,6 +50,9 @@ def embedded_launchpad(path: str | os.PathLike = DEFAULT_STORE):
     if finalizer is not None:
         finalizer.detach()  # no unlocked, non-atomic write at exit: flush() does it
     lp.screening_store_file = Path(path).resolve()
+    if lp.fw_id_assigner.find_one({}) is None:  # a new store: initialise FireWorks' counters
+        lp.reset("", require_password=False)
+        flush(lp)
     return lp
 
 

@@ -84,8 +84,11 @@ def run_local(campaign: Campaign, db: str | None = None, store: str | os.PathLik
     workers : processes computing energies at once (threads are shared out among them).
     progress : callable receiving one line per event; None for silence.
     """
+    import fireworks.core.rocket
     from fireworks import FWorker
     from fireworks.core.rocket_launcher import launch_rocket
+
+    fireworks.core.rocket.ROCKET_STREAM_LOGLEVEL = "ERROR"  # our own progress lines instead
 
     say = progress or (lambda _msg: None)
     results = ResultStore(db)

@@ -1,0 +1,130 @@
+"""Bad input is refused before any compute: clear message (file, line, field), exit 2, nothing written."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from screening.cli import main
+from screening.errors import InputError
+from screening.geometry import read_xyz
+from screening.methods import get_method
+
+from .conftest import small_campaign, write_xyz_text
+
+
+def run_cli(args: list[str], capsys) -> tuple[int, str]:
+    code = main(args)
+    captured = capsys.readouterr()
+    return code, captured.err + captured.out
+
+
+def mutate(path: Path, old: str, new: str) -> Path:
+    text = path.read_text()
+    assert old in text, old
+    path.write_text(text.replace(old, new))
+    return path
+
+
+CASES = {
+    # name: (old text, new text, expected message fragment, expected "file:line:" fragment)
+    "unknown species reference": ("reference: Li+}", "reference: Xe+}", "unknown structure 'Xe+'",
+                                  ":11: structures.Li+H2O.fragments.Li+.reference"),
+    "unknown preset": ("{preset: screening, basis: def2-svp}", "fast", "unknown method preset "
+                       "'fast'", ":2: method"),
+    "unknown functional": ("{preset: screening, basis: def2-svp}",
+                           "{preset: screening, functional: b3lypp}", "unknown functional 'b3lypp'",
+                           ":2: method.functional"),
+    "unknown basis": ("basis: def2-svp}", "basis: def2-svpp}", "unknown basis set 'def2-svpp'",
+                      ":2: method.basis"),
+    "fragments miss an atom": ('atoms: "1-3"', 'atoms: "1-2"', "atoms [3] belong to no fragment",
+                               ":11: structures.Li+H2O.fragments"),
+    "fragments overlap": ('atoms: "1-3"', 'atoms: "0-3"', "atom 0 is in both 'Li+' and 'H2O'",
+                          ":12: structures.Li+H2O.fragments[1].atoms"),
+    "index out of range": ('atoms: "1-3"', 'atoms: "1-4"', "atom index 4 out of range",
+                           ":12: structures.Li+H2O.fragments[1].atoms"),
+    "fragment spin": ("charge: 1, reference", "charge: 1, multiplicity: 2, reference",
+                         "fragment 'Li+'", ":11: structures.Li+H2O.fragments[0]"),
+    "fragment charge sum": ("{name: H2O, atoms: \"1-3\", reference: water}",
+                            "{name: H2O, atoms: \"1-3\", charge: 2, multiplicity: 1}",
+                            "add up to +3", ":11: structures.Li+H2O.fragments"),
+    "unknown key": ("counterpoise: true", "counterpoise: true\nworkers: 3", "unknown key 'workers'",
+                    ":4: workers"),
+    "malformed yaml": ("quantities:\n", "quantities:\n  - {name: [unclosed\n", "malformed YAML",
+                       "tiny.yaml:"),
+    "unknown kind": ("kind: binding", "kind: bindng", "kind must be one of", ":14: quantities[0].kind"),
+    "missing structure file": ("file: li_h2o.xyz", "file: nothere.xyz", "file not found",
+                               "structures.Li+H2O.file"),
+    "wrong parity": ("    charge: 1\n", "    charge: 2\n", "do not fit", "li_h2o.xyz"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_bad_campaign_refused_with_location(case, workdir, capsys):
+    old, new, message, where = CASES[case]
+    path = mutate(small_campaign(workdir), old, new)
+    code, out = run_cli(["run", str(path)], capsys)
+    assert code == 2, out
+    assert message in out, out
+    assert where in out, out
+    assert not (workdir / "results").exists()  # nothing written, nothing computed
+
+
+@pytest.mark.parametrize("lines,message,line", [
+    (["3", "", "O 0 0 0", "H 0 0.757 0.587"], "header says 3 atoms", 4),
+    (["two", "", "O 0 0 0"], "first line must be the number of atoms", 1),
+    (["2", "", "O 0 0 0", "Qq 0 0 1"], "unknown element symbol 'Qq'", 4),
+    (["2", "", "O 0 0 0", "H 0 0 x"], "coordinates must be numbers", 4),
+    (["2", "", "H 0 0 0", "H 0 0.3 0"], "closer than 0.5 Å", None),
+    (["1", "charge=0 multiplicity=1", "H 0 0 0"], "do not fit", None),
+    (["1", "", "H 0 0 0", "H 0 0 1"], "non-empty line(s) after the 1 atoms", 4),
+])
+def test_malformed_xyz(tmp_path, lines, message, line):
+    p = tmp_path / "m.xyz"
+    p.write_text("\n".join(lines) + "\n")
+    with pytest.raises(InputError) as err:
+        read_xyz(p)
+    assert message in str(err.value)
+    assert str(p) in str(err.value)
+    if line:
+        assert err.value.line == line
+
+
+def test_overlapping_atoms_in_campaign_structure(workdir, capsys):
+    path = small_campaign(workdir)
+    write_xyz_text(workdir / "li_h2o.xyz", ["Li", "O", "H", "H"],
+                   [[0, 0, -0.3], [0, 0, 0], [0, 0.763, 0.59], [0, -0.763, 0.59]], charge=1)
+    code, out = run_cli(["validate", str(path)], capsys)
+    assert code == 2 and "atoms 1 (Li) and 2 (O) are 0.300 Å apart" in out
+    assert "structures.Li+H2O.file" in out
+
+
+def test_fragment_from_file_and_reference_mismatch(workdir, capsys):
+    path = small_campaign(workdir)
+    write_xyz_text(workdir / "frag.xyz", ["O", "H", "H"],
+                   [[0, 0, 0], [0, 0.763, 0.59], [0, -0.763, 0.59]])
+    mutate(path, '{name: H2O, atoms: "1-3", reference: water}',
+           "{name: H2O, file: frag.xyz, reference: water}")
+    assert run_cli(["validate", str(path)], capsys)[0] == 0
+    mutate(path, "reference: water}", "reference: PC}")
+    code, out = run_cli(["validate", str(path)], capsys)
+    assert code == 2 and "reference 'PC'" in out and "is not the fragment" in out
+
+
+def test_cif_malformed(tmp_path):
+    from screening.geometry import read_structure
+
+    p = tmp_path / "bad.cif"
+    p.write_text("data_x\n_cell_length_a ten\nloop_\n_atom_site_label\n")
+    with pytest.raises(InputError, match="bad.cif"):
+        read_structure(p)
+
+
+def test_method_errors():
+    with pytest.raises(InputError, match="unknown method option 'bassis'"):
+        get_method({"bassis": "sto-3g"})
+    with pytest.raises(InputError, match="PCM needs solvent_eps"):
+        get_method({"solvent": "pcm"})
+    with pytest.raises(InputError, match="unknown dispersion 'd5'"):
+        get_method({"dispersion": "d5"})
