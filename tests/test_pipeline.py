@@ -1,0 +1,172 @@
+"""The pipeline end to end: real FireWorks, real PySCF, a real database file."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import ase.db
+import pandas as pd
+import pytest
+
+from screening import api
+from screening.campaign import load_campaign
+from screening.collect import collect
+from screening.pipeline.launchpad import embedded_launchpad, lock_store
+from screening.store import ResultStore
+
+from .conftest import ROOT, small_campaign
+
+ENV = {**os.environ, "PYTHONPATH": str(ROOT), "SCREENING_THREADS": "1"}
+
+
+def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "screening.cli", *args], cwd=cwd, env=ENV,
+                          capture_output=True, text=True, timeout=600)
+
+
+def values(table: pd.DataFrame) -> dict:
+    return dict(zip(table["quantity"], table["value_eV"]))
+
+
+def test_cli_api_and_fireworks_agree(tmp_path, monkeypatch):
+    """Three separate computations of the same campaign give the same numbers."""
+    folders = [tmp_path / n for n in ("cli", "api", "fw")]
+    for f in folders:
+        f.mkdir()
+        small_campaign(f)
+    # 1. the command line, in its own process
+    proc = cli("run", "tiny.yaml", cwd=folders[0])
+    assert proc.returncode == 0, proc.stderr
+    assert "Li+ binding to water" in proc.stdout
+    from_cli = values(pd.read_csv(folders[0] / "results/tiny/quantities.csv"))
+    # 2. the Python API
+    monkeypatch.chdir(folders[1])
+    from_api = values(api.run_campaign("tiny.yaml", progress=False))
+    # 3. a plain FireWorks run: workflow on a LaunchPad, rapidfire as a worker would
+    from fireworks import FWorker
+    from fireworks.core.rocket_launcher import rapidfire
+
+    from screening.pipeline.workflow import build_workflow
+
+    monkeypatch.chdir(folders[2])
+    campaign = load_campaign("tiny.yaml")
+    lp = embedded_launchpad(folders[2] / "store.json")
+    lp.add_wf(build_workflow(campaign, str(folders[2] / "fw.db"), folders[2] / "out"))
+    rapidfire(lp, FWorker(), strm_lvl="ERROR")
+    from_fw = values(pd.read_csv(folders[2] / "out/quantities.csv"))
+    assert from_cli.keys() == from_api.keys() == from_fw.keys() == {"Li+ binding to water"}
+    for k in from_cli:
+        assert from_api[k] == pytest.approx(from_cli[k], abs=1e-6)
+        assert from_fw[k] == pytest.approx(from_cli[k], abs=1e-6)
+    # Li+·H2O, CP-corrected, def2-SVP: ~ -1.7 eV (-39 kcal/mol); see test_engine for references
+    assert -1.9 < from_cli["Li+ binding to water"] < -1.5
+    # each run stored its own 7 calculations, computed once
+    for db in (folders[0] / "results/screening.db", folders[1] / "results/screening.db",
+               folders[2] / "fw.db"):
+        assert ase.db.connect(str(db)).count() == 7
+    assert (folders[0] / "results/tiny/quantities.png").stat().st_size > 5000
+
+
+def test_repeated_run_computes_nothing(workdir):
+    small_campaign(workdir)
+    first = cli("run", "tiny.yaml", cwd=workdir)
+    assert first.returncode == 0, first.stderr
+    rows = {r.calc_key: (r.id, r.mtime) for r in ase.db.connect("results/screening.db").select()}
+    second = cli("run", "tiny.yaml", cwd=workdir)
+    assert second.returncode == 0, second.stderr
+    assert "7 already stored, 0 to compute" in second.stdout
+    assert "(computed)" not in second.stdout
+    after = {r.calc_key: (r.id, r.mtime) for r in ase.db.connect("results/screening.db").select()}
+    assert after == rows
+    # a changed campaign (new name) reuses every stored energy too
+    text = (workdir / "tiny.yaml").read_text().replace("name: tiny", "name: tiny2")
+    (workdir / "tiny2.yaml").write_text(text)
+    third = cli("run", "tiny2.yaml", cwd=workdir)
+    assert "7 already stored, 0 to compute" in third.stdout
+    assert third.stdout.count("(stored)") == 7
+
+
+def test_killed_run_resumes_without_recomputing(workdir):
+    """SIGKILL in the middle; the rerun keeps every stored result and computes only the rest."""
+    small_campaign(workdir, with_dimer=True)
+    proc = subprocess.Popen([sys.executable, "-m", "screening.cli", "run", "tiny.yaml"],
+                            cwd=workdir, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    db_path = workdir / "results/screening.db"
+    deadline = time.time() + 300
+    before: dict = {}
+    while time.time() < deadline:
+        if db_path.exists():
+            try:
+                before = {r.calc_key: r.mtime for r in ase.db.connect(str(db_path)).select()}
+            except Exception:
+                before = {}
+            if len(before) >= 3:
+                break
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert 3 <= len(before) < 12, "the kill must land mid-run"
+    json.loads((workdir / "results/fireworks_store.json").read_text())  # store file still valid
+    again = cli("run", "tiny.yaml", cwd=workdir)
+    assert again.returncode == 0, again.stderr
+    stored = int(again.stdout.split(" already stored")[0].split()[-1])
+    assert stored >= len(before)
+    rows = list(ase.db.connect(str(db_path)).select())
+    keys = [r.calc_key for r in rows]
+    assert len(keys) == len(set(keys)) == 12  # nothing twice, nothing lost
+    assert all({r.calc_key: r.mtime for r in rows}[k] == t for k, t in before.items())
+    assert "water dimer" in again.stdout and "Li+ binding to water" in again.stdout
+
+
+def test_two_workers_store_every_result_once(workdir):
+    small_campaign(workdir, with_dimer=True)
+    proc = cli("run", "tiny.yaml", "--workers", "2", cwd=workdir)
+    assert proc.returncode == 0, proc.stderr
+    keys = [r.calc_key for r in ase.db.connect("results/screening.db").select()]
+    assert len(keys) == len(set(keys)) == 12
+    assert proc.stdout.count("(stored)") == 12  # fireworks found what the pool computed
+    table = pd.read_csv(workdir / "results/tiny/quantities.csv")
+    assert table["value_eV"].notna().all()
+    # water dimer, CP-corrected: -0.236 eV at def2-SVP (S22 CCSD(T): -0.218 eV)
+    assert values(table)["water dimer"] == pytest.approx(-0.218, abs=0.045)
+
+
+def test_second_runner_on_same_store_is_refused(workdir):
+    small_campaign(workdir)
+    handle = lock_store(workdir / "results/fireworks_store.json")
+    try:
+        proc = cli("run", "tiny.yaml", cwd=workdir)
+    finally:
+        handle.close()
+    assert proc.returncode == 2
+    assert "another 'screening run' is using" in proc.stderr
+    assert not (workdir / "results/screening.db").exists() or \
+        ase.db.connect("results/screening.db").count() == 0
+
+
+def test_collector_tolerates_missing_energies(workdir):
+    campaign = load_campaign(small_campaign(workdir))
+    table = collect(campaign, ResultStore(workdir / "empty.db"))
+    assert table["value_eV"].isna().all()
+    assert "Li+H2O" in table.loc[0, "missing"]
+
+
+def test_results_query_formats(workdir):
+    small_campaign(workdir)
+    assert cli("run", "tiny.yaml", "-q", cwd=workdir).returncode == 0
+    as_json = json.loads(cli("results", "--format", "json", "--campaign", "tiny",
+                             cwd=workdir).stdout)
+    assert len(as_json) == 7 and all(r["method"] == "B3LYP-D3BJ/def2-SVP" for r in as_json)
+    csv = cli("results", "--quantities", "tiny.yaml", "--format", "csv", cwd=workdir).stdout
+    assert csv.splitlines()[0].startswith("quantity,kind,value_eV")
+    status = cli("status", cwd=workdir).stdout
+    assert "COMPLETED=8" in status and "stored results: 7" in status
+    df = api.results(db=workdir / "results/screening.db", campaign="tiny")
+    atoms = api.structure(df.loc[0, "calc_key"], db=workdir / "results/screening.db")
+    assert len(atoms) == df.loc[0, "natoms"]
