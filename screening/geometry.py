@@ -251,9 +251,9 @@ def read_xyz(path: str | Path, charge: int | None = None, multiplicity: int | No
 
 def read_structure(path: str | Path, charge: int | None = None,
                    multiplicity: int | None = None, name: str = "") -> Molecule:
-    """Read an xyz file (own parser) or any other format ASE reads (cif, pdb, mol, ...).
+    """Read an xyz file (own parser), a cif (pymatgen) or any other format ASE reads (pdb, mol...).
 
-    Periodic inputs (cif) come back as the atoms of one cell, as a finite cluster.
+    Periodic inputs (cif) come back as the atoms of one conventional cell, as a finite cluster.
     """
     path = Path(path)
     if path.suffix.lower() == ".xyz":
@@ -262,8 +262,19 @@ def read_structure(path: str | Path, charge: int | None = None,
         raise InputError("file not found", str(path))
     import ase.io
     try:
-        atoms = ase.io.read(path)
-    except Exception as exc:  # ASE raises many kinds for malformed files
+        if path.suffix.lower() == ".cif":  # pymatgen applies the symmetry operations strictly
+            import warnings
+
+            from pymatgen.io.ase import AseAtomsAdaptor
+            from pymatgen.io.cif import CifParser
+
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                structure = CifParser(path).parse_structures(primitive=False)[0]
+            atoms = AseAtomsAdaptor.get_atoms(structure)
+        else:
+            atoms = ase.io.read(path)
+    except Exception as exc:  # the readers raise many kinds for malformed files
         raise InputError(f"cannot read as {path.suffix.lstrip('.') or 'structure'}: {exc}",
                          str(path)) from None
     if len(atoms) == 0:

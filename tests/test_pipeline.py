@@ -170,3 +170,31 @@ def test_results_query_formats(workdir):
     df = api.results(db=workdir / "results/screening.db", campaign="tiny")
     atoms = api.structure(df.loc[0, "calc_key"], db=workdir / "results/screening.db")
     assert len(atoms) == df.loc[0, "natoms"]
+
+
+def test_gpu_fireworks_reach_only_gpu_workers(workdir):
+    """--gpu puts _category 'gpu' on calculations; the shipped GPU worker pulls them."""
+    from fireworks import FWorker
+
+    from screening.pipeline.workflow import build_workflow
+
+    campaign = load_campaign(small_campaign(workdir))
+    lp = embedded_launchpad(workdir / "store.json")
+    lp.add_wf(build_workflow(campaign, str(workdir / "r.db"), workdir / "out", gpu=True))
+    other = FWorker(name="other", category="cpu-only")
+    assert lp.checkout_fw(other, str(workdir)) == (None, None)
+    gpu = FWorker.from_file(str(ROOT / "workflows/my_fworker_gpu.yaml"))
+    fw, _launch = lp.checkout_fw(gpu, str(workdir))
+    assert fw is not None and fw.spec["_category"] == "gpu"
+    anyone = FWorker.from_file(str(ROOT / "workflows/my_fworker.yaml"))
+    assert lp.checkout_fw(anyone, str(workdir))[0] is not None  # no category: takes everything
+
+
+def test_slurm_templates_render():
+    from fireworks.utilities.fw_serializers import load_object_from_file
+
+    gpu = load_object_from_file(str(ROOT / "workflows/my_qadapter_gpu.yaml"))
+    script = gpu.get_script_str(".")
+    assert "#SBATCH --gres=gpu:1" in script and "rlaunch" in script and "singleshot" in script
+    cpu = load_object_from_file(str(ROOT / "workflows/my_qadapter.yaml"))
+    assert "#SBATCH --cpus-per-task=16" in cpu.get_script_str(".")
