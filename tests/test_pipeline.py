@@ -198,3 +198,32 @@ def test_slurm_templates_render():
     assert "#SBATCH --gres=gpu:1" in script and "rlaunch" in script and "singleshot" in script
     cpu = load_object_from_file(str(ROOT / "workflows/my_qadapter.yaml"))
     assert "#SBATCH --cpus-per-task=16" in cpu.get_script_str(".")
+
+
+def test_submit_then_fireworks_rlaunch(workdir):
+    """The cluster path: `screening submit` to a LaunchPad file, FireWorks' own `rlaunch` runs it.
+
+    The LaunchPad file names a MongoDB; mongomock stands in for the server (same client API).
+    """
+    small_campaign(workdir)
+    (workdir / "my_launchpad.yaml").write_text("host: localhost\nname: screening_test\n")
+    store = workdir / "mongo.json"
+    store.write_text("{}")
+    env = {**ENV, "MONGOMOCK_SERVERSTORE_FILE": str(store)}
+    bin_dir = Path(sys.executable).parent
+
+    def run(cmd: list[str]) -> subprocess.CompletedProcess:
+        proc = subprocess.run(cmd, cwd=workdir, env=env, capture_output=True, text=True,
+                              timeout=600)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        return proc
+
+    run([str(bin_dir / "lpad"), "-l", "my_launchpad.yaml", "reset", "--password",
+         time.strftime("%Y-%m-%d")])
+    out = run([sys.executable, "-m", "screening.cli", "submit", "tiny.yaml", "-l",
+               "my_launchpad.yaml", "--db", "shared.db", "-o", "collected"]).stdout
+    assert "8 fireworks" in out
+    run([str(bin_dir / "rlaunch"), "-l", "my_launchpad.yaml", "rapidfire"])
+    table = pd.read_csv(workdir / "collected/quantities.csv")
+    assert -1.9 < table["value_eV"].iloc[0] < -1.5
+    assert ase.db.connect(str(workdir / "shared.db")).count() == 7
