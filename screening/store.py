@@ -122,13 +122,43 @@ class ResultStore:
         return out
 
     def count(self) -> int:
-        return self._db.count()
+        """Number of stored calculations (path records not counted)."""
+        return self._db.count("calc_key")
+
+    def put_path(self, result: Any, atoms: Any, spec: Any, method: Method) -> None:
+        """Store (or replace) the record of a migration path; ``atoms`` is its climbing image."""
+        for row in self._db.select(path_key=result.path_key):
+            self._db.delete([row.id])
+        kvp = {"path_key": result.path_key, "name": result.name, "method": result.method,
+               "mode": result.mode, "status": result.status, "steps": result.steps,
+               "force_calls": result.force_calls, "wall_s": result.wall_s}
+        for k in ("forward_eV", "reverse_eV", "max_force_eV_A", "climbing_image"):
+            if getattr(result, k) is not None:
+                kvp[k] = getattr(result, k)
+        from ase import Atoms
+
+        self._db.write(Atoms(atoms.get_chemical_symbols(), atoms.positions),
+                       key_value_pairs=kvp,
+                       data={"result": result.to_dict(), "spec": spec.to_dict(),
+                             "method_dict": method.to_dict()})
+
+    def get_path(self, path_key: str) -> dict | None:
+        """The stored path result (``PathResult.to_dict()``) or None."""
+        rows = list(self._db.select(path_key=path_key, limit=1))
+        return dict(rows[0].data["result"]) if rows else None
+
+    def paths(self) -> pd.DataFrame:
+        """One row per stored path."""
+        cols = ["name", "status", "forward_eV", "reverse_eV", "max_force_eV_A", "steps",
+                "force_calls", "wall_s", "mode", "method", "path_key"]
+        rows = [{c: r.key_value_pairs.get(c) for c in cols} for r in self._db.select("path_key")]
+        return pd.DataFrame(rows, columns=cols)
 
     def dataframe(self, campaign: str | None = None, name: str | None = None,
                   method: str | None = None, formula: str | None = None) -> pd.DataFrame:
         """One row per stored calculation, filtered by exact campaign/name/method/formula."""
         rows = []
-        for row in self._db.select():
+        for row in self._db.select("calc_key"):
             kvp = row.key_value_pairs
             rec = {"id": row.id, "name": kvp.get("name"), "formula": row.formula,
                    "natoms": row.natoms, "charge": kvp.get("total_charge"),

@@ -12,7 +12,7 @@ Usage (about an hour on one core; each file is written as soon as it is done)::
 
     .venv/bin/python structures/generate.py [NAME ...]
 
-Files that exist are kept; name a species or complex to make it again. The comment line of each xyz records charge, multiplicity, fragments and provenance.
+Files that exist are kept; with names (species or complexes), only those are made (again). The comment line of each xyz records charge, multiplicity, fragments and provenance.
 """
 
 from __future__ import annotations
@@ -124,22 +124,26 @@ def li_tfsi(tfsi: Molecule) -> tuple[Molecule, str]:
 
 
 def main(only: list[str]) -> None:
-    """Make every missing file (all of them named in ``only``), quickstart structures first."""
+    """Make every missing file, quickstart structures first; with names, make just those."""
     sp_dir, cx_dir = HERE / "species", HERE / "complexes"
     sp_dir.mkdir(exist_ok=True)
     cx_dir.mkdir(exist_ok=True)
     made: dict[str, Molecule] = {}
 
-    def species(name: str) -> None:
+    def species(name: str) -> Molecule:
         sp = get_species(name)
         path = sp_dir / sp.file
-        if path.exists() and name not in only:
-            made[name] = sp.molecule()
-            return
-        print(f"species {name}", flush=True)
-        made[name] = species_geometry(name)
-        write_xyz(made[name], path, f'name={name} smiles="{sp.smiles}" '
-                  f'source="RDKit ETKDG seed 7 + MMFF94 -> geomeTRIC {LEVEL}"')
+        if name not in made:
+            if path.exists() and name not in only:
+                made[name] = sp.molecule()
+            elif only and name not in only:
+                raise SystemExit(f"{name} is needed first: run generate.py {name}")
+            else:
+                print(f"species {name}", flush=True)
+                made[name] = species_geometry(name)
+                write_xyz(made[name], path, f'name={name} smiles="{sp.smiles}" '
+                          f'source="RDKit ETKDG seed 7 + MMFF94 -> geomeTRIC {LEVEL}"')
+        return made[name]
 
     def complex_(name: str, build) -> None:
         fname = name.replace("+", "_").replace("(", "").replace(")", "") + ".xyz"
@@ -150,15 +154,28 @@ def main(only: list[str]) -> None:
         write_xyz(relaxed(mol), cx_dir / fname, f'name={name} fragments="{fragments}" '
                   f'source="built by structures/generate.py -> geomeTRIC {LEVEL}"')
 
-    for name in ("Li+", "Na+", "K+", "H2O", "EC", "DMC", "PC", "DEC", "TFSI-"):
+    complexes = {
+        "Li+EC": lambda: li_solvent("Li+EC", species("EC")),
+        "Li+DMC": lambda: li_solvent("Li+DMC", species("DMC")),
+        "Li+PC": lambda: li_solvent("Li+PC", species("PC")),
+        "Li+DEC": lambda: li_solvent("Li+DEC", species("DEC")),
+        "Li+(EC)2": lambda: li_ec2(species("EC")),
+        "LiTFSI": lambda: li_tfsi(species("TFSI-")),
+    }
+    quickstart = ["Li+", "Na+", "K+", "H2O", "EC", "DMC", "PC", "DEC", "TFSI-"]
+    rest = ["FEC", "PF6-", "TFSI-cis"]
+    if only:
+        for name in only:
+            if name in complexes:
+                complex_(name, complexes[name])
+            else:
+                species(name)
+        return
+    for name in quickstart:
         species(name)
-    complex_("Li+EC", lambda: li_solvent("Li+EC", made["EC"]))
-    complex_("Li+DMC", lambda: li_solvent("Li+DMC", made["DMC"]))
-    complex_("Li+PC", lambda: li_solvent("Li+PC", made["PC"]))
-    complex_("Li+DEC", lambda: li_solvent("Li+DEC", made["DEC"]))
-    complex_("Li+(EC)2", lambda: li_ec2(made["EC"]))
-    complex_("LiTFSI", lambda: li_tfsi(made["TFSI-"]))
-    for name in ("FEC", "PF6-", "TFSI-cis"):
+    for name, build in complexes.items():
+        complex_(name, build)
+    for name in rest:
         species(name)
 
 

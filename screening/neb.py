@@ -1,0 +1,367 @@
+"""Minimum-energy paths and barriers: endpoints, IDPP interpolation, climbing-image NEB.
+
+Definitions (eV): E_a(forward) = max over the converged band − E(initial state);
+E_a(reverse) = max − E(final state). The band is ASE's NEB with the ``improvedtangent`` method and
+a climbing image, optimised with FIRE until the largest NEB force is below ``fmax`` (eV/Å).
+
+Two modes:
+
+``dft``
+    every force call is a PySCF gradient at the campaign's method; each image has its own
+    calculator.
+``xtb-path``
+    the band is converged with GFN2-xTB (tblite), then every image gets a DFT single point;
+    the barrier is labelled ``DFT//GFN2-xTB``. GFN2-xTB never reports an energy itself.
+
+Restart: after every optimiser step the whole band is written atomically to
+``<workdir>/band.xyz`` with the step count in ``<workdir>/state.json``; a killed run started
+again with the same path and method resumes from the last band. A band that fails part-way (an
+image's SCF does not converge) is saved and reported with ``status = failed`` and the reason.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+from ase import Atoms
+from ase.calculators.calculator import Calculator, all_changes
+from ase.units import Bohr, Hartree
+
+from .errors import InputError, ScreeningError
+from .geometry import Molecule
+from .methods import Method
+from .store import ResultStore
+
+MODES = ("dft", "xtb-path")
+IDENTICAL_ANGSTROM = 0.1
+"""Endpoints whose largest atomic displacement is below this (Å) are refused as identical."""
+
+
+@dataclass(frozen=True)
+class PathSpec:
+    """One migration path.
+
+    Attributes
+    ----------
+    name : label.
+    initial, final : endpoint geometries (same atoms in the same order, same charge/spin).
+    images : number of intermediate images.
+    fixed : 0-based indices of atoms held fixed (e.g. a host's anchor atoms).
+    fmax : NEB force convergence threshold (eV/Å).
+    max_steps : optimiser steps at most.
+    mode : ``dft`` or ``xtb-path``.
+    spring : NEB spring constant (eV/Å²).
+    """
+
+    name: str
+    initial: Molecule
+    final: Molecule
+    images: int = 5
+    fixed: tuple[int, ...] = ()
+    fmax: float = 0.05
+    max_steps: int = 200
+    mode: str = "dft"
+    spring: float = 0.1
+
+    def key(self, method: Method) -> str:
+        """Content hash of the path (endpoints, settings) and the method."""
+        payload = json.dumps([self.initial.key(), self.final.key(), self.images,
+                              sorted(self.fixed), self.fmax, self.max_steps, self.mode,
+                              self.spring, method.key()])
+        return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["initial"], d["final"] = self.initial.to_dict(), self.final.to_dict()
+        d["fixed"] = list(self.fixed)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "PathSpec":
+        d = dict(d)
+        d["initial"], d["final"] = Molecule.from_dict(d["initial"]), Molecule.from_dict(d["final"])
+        d["fixed"] = tuple(d.get("fixed", ()))
+        return cls(**d)
+
+
+def check_endpoints(initial: Molecule, final: Molecule, source: str | None = None) -> None:
+    """Refuse endpoints that differ in atoms, order, charge or spin, or that are identical."""
+    if initial.natoms != final.natoms:
+        raise InputError(f"endpoints have different atom counts: {initial.natoms} and "
+                         f"{final.natoms}", source)
+    if initial.symbols != final.symbols:
+        i = next(k for k, (a, b) in enumerate(zip(initial.symbols, final.symbols)) if a != b)
+        raise InputError(f"endpoints list atoms in a different order: atom {i} is "
+                         f"{initial.symbols[i]} in one and {final.symbols[i]} in the other", source)
+    if (initial.charge, initial.multiplicity) != (final.charge, final.multiplicity):
+        raise InputError("endpoints differ in charge or multiplicity", source)
+    shift = np.linalg.norm(np.subtract(initial.positions, final.positions), axis=1).max()
+    if shift < IDENTICAL_ANGSTROM:
+        raise InputError(f"endpoints are identical (largest displacement {shift:.3f} Å < "
+                         f"{IDENTICAL_ANGSTROM} Å)", source)
+
+
+class EngineCalculator(Calculator):
+    """ASE calculator over the PySCF engine: energy (eV) and forces (eV/Å) of one image."""
+
+    implemented_properties = ["energy", "forces"]
+
+    def __init__(self, method: Method, charge: int, multiplicity: int, counter: list[int],
+                 **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.method, self.charge, self.multiplicity = method, charge, multiplicity
+        self.counter = counter
+        self.last: tuple[Molecule, dict] | None = None
+
+    def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes) -> None:
+        from .engines.pyscf import compute
+
+        super().calculate(atoms, properties, system_changes)
+        mol = Molecule.from_atoms(self.atoms, self.charge, self.multiplicity)
+        result = compute(mol, self.method, gradient=True)
+        self.counter[0] += 1
+        self.last = (mol, result.to_dict())
+        self.results["energy"] = result.energy * Hartree
+        self.results["forces"] = -np.asarray(result.gradient) * Hartree / Bohr
+
+
+class EndpointCalculator(Calculator):
+    """A fixed endpoint: its stored energy (eV) whatever rigid rotation NEB applies to it."""
+
+    implemented_properties = ["energy", "forces"]
+
+    def __init__(self, energy_ev: float, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.energy_ev = energy_ev
+
+    def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes) -> None:
+        super().calculate(atoms, properties, system_changes)
+        self.results = {"energy": self.energy_ev, "forces": np.zeros((len(self.atoms), 3))}
+
+
+def xtb_calculator(charge: int, multiplicity: int, counter: list[int]) -> Calculator:
+    """A GFN2-xTB calculator (tblite) that counts its force calls."""
+    from tblite.ase import TBLite
+
+    class Counted(TBLite):
+        def calculate(self, *args, **kwargs):
+            counter[0] += 1
+            return super().calculate(*args, **kwargs)
+
+    return Counted(method="GFN2-xTB", charge=charge, multiplicity=multiplicity, verbosity=0)
+
+
+@dataclass
+class PathResult:
+    """Outcome of a path: energies relative to the initial state (eV) and bookkeeping."""
+
+    name: str
+    path_key: str
+    mode: str
+    method: str
+    status: str  # converged | not converged | failed
+    energies_eV: list[float]
+    forward_eV: float | None
+    reverse_eV: float | None
+    climbing_image: int | None
+    max_force_eV_A: float | None
+    steps: int
+    force_calls: int
+    wall_s: float
+    reason: str = ""
+    images: list[dict] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _atoms(mol: Molecule) -> Atoms:
+    return mol.to_atoms(include_ghosts=False)
+
+
+def _write_band(workdir: Path, band: list[Atoms], step: int, key: str) -> None:
+    import ase.io
+
+    tmp = workdir / "band.xyz.tmp"
+    ase.io.write(tmp, [Atoms(a.get_chemical_symbols(), a.positions) for a in band],
+                 format="extxyz")
+    os.replace(tmp, workdir / "band.xyz")
+    state = workdir / "state.json.tmp"
+    state.write_text(json.dumps({"path_key": key, "step": step}))
+    os.replace(state, workdir / "state.json")
+
+
+def _read_band(workdir: Path, key: str, n: int) -> tuple[list[np.ndarray], int] | None:
+    import ase.io
+
+    try:
+        state = json.loads((workdir / "state.json").read_text())
+        frames = ase.io.read(workdir / "band.xyz", index=":")
+    except (OSError, ValueError):
+        return None
+    if state.get("path_key") != key or len(frames) != n:
+        return None
+    return [f.positions.copy() for f in frames], int(state["step"])
+
+
+def endpoint_energy(mol: Molecule, method: Method, store: ResultStore, labels: dict) -> float:
+    """Energy of an endpoint in Hartree, from the store or computed and stored."""
+    from .engines.pyscf import compute
+
+    rec, _ = store.get_or_compute(mol, method, lambda m, me: compute(m, me).to_dict(), labels)
+    return rec.energy
+
+
+def run_path(spec: PathSpec, method: Method, store: ResultStore, workdir: str | Path,
+             labels: dict | None = None, progress: Callable[[str], None] | None = None
+             ) -> PathResult:
+    """Converge the band of ``spec`` and return its barrier; stores images and the path record."""
+    from ase.constraints import FixAtoms
+    from ase.mep import NEB
+    from ase.optimize import FIRE
+
+    if spec.mode not in MODES:
+        raise InputError(f"mode must be one of {', '.join(MODES)}, got {spec.mode!r}")
+    check_endpoints(spec.initial, spec.final)
+    say = progress or (lambda _m: None)
+    labels = labels or {}
+    key = spec.key(method)
+    workdir = Path(workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    e_ini = endpoint_energy(spec.initial, method, store, {**labels, "job": f"{spec.name} :: initial"})
+    e_fin = endpoint_energy(spec.final, method, store, {**labels, "job": f"{spec.name} :: final"})
+    n = spec.images + 2
+    band = [_atoms(spec.initial)] + [_atoms(spec.initial) for _ in range(spec.images)] + \
+        [_atoms(spec.final)]
+    restart = _read_band(workdir, key, n)
+    start_step = 0
+    if restart:
+        positions, start_step = restart
+        for a, p in zip(band, positions):
+            a.positions = p
+        say(f"{spec.name}: resuming from the band saved at step {start_step}")
+    counter = [0]
+    q, m = spec.initial.charge, spec.initial.multiplicity
+    if spec.fixed:
+        for a in band:
+            a.set_constraint(FixAtoms(indices=list(spec.fixed)))
+    neb = NEB(band, k=spec.spring, climb=True, method="improvedtangent",
+              remove_rotation_and_translation=not spec.fixed)
+    if not restart:
+        neb.interpolate(method="idpp", apply_constraint=True)
+        _write_band(workdir, band, 0, key)
+    # calculators after interpolation (which may rotate the final image onto the initial one)
+    for i, a in enumerate(band):
+        if i in (0, n - 1):
+            if spec.mode == "dft":
+                e = (e_ini if i == 0 else e_fin) * Hartree
+            else:  # the xTB band needs xTB endpoint energies
+                e = xtb_calculator(q, m, counter).get_potential_energy(a)
+            a.calc = EndpointCalculator(e)
+        elif spec.mode == "dft":
+            a.calc = EngineCalculator(method, q, m, counter)
+        else:
+            a.calc = xtb_calculator(q, m, counter)
+    opt = FIRE(neb, logfile=None)
+    steps = [start_step]
+
+    def checkpoint() -> None:
+        steps[0] += 1
+        _write_band(workdir, band, steps[0], key)
+        fmax = float(np.sqrt((neb.get_forces() ** 2).sum(axis=1).max()))
+        say(f"{spec.name}: step {steps[0]}  max force {fmax:.3f} eV/Å  force calls {counter[0]}")
+
+    opt.attach(checkpoint, interval=1)
+    status, reason = "converged", ""
+    try:
+        done = opt.run(fmax=spec.fmax, steps=max(spec.max_steps - start_step, 0))
+        if not done:
+            status, reason = "not converged", f"max force above {spec.fmax} eV/Å after " \
+                                              f"{steps[0]} steps"
+    except ScreeningError as exc:  # an image's SCF failed: keep and report the band
+        status, reason = "failed", str(exc)
+    max_force = None
+    if status != "failed":
+        max_force = float(np.sqrt((neb.get_forces() ** 2).sum(axis=1).max()))
+    energies_h = _final_energies(spec, method, store, band, e_ini, e_fin, labels, status)
+    return _summarise(spec, method, store, key, band, energies_h, status, reason, max_force,
+                      steps[0], counter[0], time.perf_counter() - t0)
+
+
+def _final_energies(spec: PathSpec, method: Method, store: ResultStore, band: list[Atoms],
+                    e_ini: float, e_fin: float, labels: dict, status: str) -> list[float | None]:
+    """DFT energies (Hartree) of every image of the final band, stored in the results database."""
+    from .engines.pyscf import compute
+
+    out: list[float | None] = [e_ini]
+    q, m = spec.initial.charge, spec.initial.multiplicity
+    for i, a in enumerate(band[1:-1], start=1):
+        mol = Molecule.from_atoms(a, q, m, name=f"{spec.name} image {i}")
+        image_labels = {**labels, "job": f"{spec.name} :: image {i}"}
+        calc = a.calc
+        if isinstance(calc, EngineCalculator) and calc.last and calc.last[0].key() == mol.key():
+            out.append(store.put(mol, method, calc.last[1], image_labels).energy)
+        elif status == "failed":
+            out.append(None)
+        else:
+            rec, _ = store.get_or_compute(mol, method, lambda mm, me: compute(mm, me).to_dict(),
+                                          image_labels)
+            out.append(rec.energy)
+    out.append(e_fin)
+    return out
+
+
+def _summarise(spec: PathSpec, method: Method, store: ResultStore, key: str, band: list[Atoms],
+               energies_h: list[float | None], status: str, reason: str,
+               max_force: float | None, steps: int, calls: int, wall: float) -> PathResult:
+    rel = [None if e is None else (e - energies_h[0]) * Hartree for e in energies_h]
+    known = [(v, i) for i, v in enumerate(rel) if v is not None]
+    top, imax = max(known) if known else (None, None)
+    label = method.label if spec.mode == "dft" else f"{method.label}//GFN2-xTB"
+    result = PathResult(
+        name=spec.name, path_key=key, mode=spec.mode, method=label, status=status,
+        energies_eV=[float("nan") if v is None else v for v in rel],
+        forward_eV=None if status == "failed" else top,
+        reverse_eV=None if status == "failed" or rel[-1] is None else top - rel[-1],
+        climbing_image=imax, max_force_eV_A=max_force, steps=steps, force_calls=calls,
+        wall_s=wall, reason=reason,
+        images=[{"symbols": a.get_chemical_symbols(), "positions": a.positions.tolist()}
+                for a in band])
+    store.put_path(result, band[imax] if imax is not None else band[0], spec, method)
+    return result
+
+
+def plot_profile(result: PathResult, path: str | Path) -> Path:
+    """Energy profile (eV vs image) of a path, barrier annotated."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    e = np.asarray(result.energies_eV, dtype=float)
+    x = np.arange(len(e))
+    fig, ax = plt.subplots(figsize=(5.5, 3.6))
+    ax.plot(x, e, "o-", color="#3b6ea8")
+    if result.climbing_image is not None:
+        ax.plot([result.climbing_image], [e[result.climbing_image]], "s", color="#c0504d",
+                label="climbing image")
+        ax.legend(loc="best", fontsize=8)
+    fwd = "–" if result.forward_eV is None else f"{result.forward_eV:.3f}"
+    rev = "–" if result.reverse_eV is None else f"{result.reverse_eV:.3f}"
+    ax.set_title(f"{result.name}: E_a = {fwd} eV (reverse {rev} eV)", fontsize=9)
+    ax.set_xlabel("image")
+    ax.set_ylabel(f"E − E(initial) / eV\n[{result.method}]", fontsize=8)
+    ax.axhline(0, color="grey", lw=0.6)
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
