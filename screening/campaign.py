@@ -25,6 +25,8 @@ Schema (see ``workflows/quickstart.yaml`` for a worked example)::
       - {name: ..., kind: desolvation, complex: ...}
       - {name: ..., kind: dissociation, paired: LiTFSI, products: [Li+, TFSI-]}  # or separated:
       - {name: ..., kind: reaction, terms: [{structure: A, coefficient: -1}, ...]}
+      - {name: ..., kind: barrier, initial: A, final: B, images: 5, fixed: "1-6",
+         mode: dft, fmax: 0.05}          # mode: dft | xtb-path (DFT single points on an xTB band)
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ import yaml
 from .errors import InputError
 from .geometry import Molecule, check_spin, read_structure
 from .methods import Method, get_method
+from .neb import MODES, PathSpec, check_endpoints
 from .quantities import KINDS, Fragment, Quantity, Term, quantity_from_dict, quantity_to_dict
 from .species import get_species
 
@@ -382,7 +385,9 @@ def _load_quantities(ctx: _Ctx, raw: _Map, structures: dict, counterpoise: bool
         path = f"quantities[{i}]"
         q = _require_map(ctx, q, seq, i, path)
         _check_keys(ctx, q, {"name", "kind", "complex", "paired", "separated", "products",
-                             "terms", "description", "counterpoise"}, path)
+                             "terms", "description", "counterpoise", "initial", "final",
+                             "images", "fixed", "mode", "fmax", "max_steps", "spring",
+                             "relax_endpoints"}, path)
         kind = q.get("kind")
         if kind not in KINDS:
             raise ctx.error(f"kind must be one of {', '.join(KINDS)}, got {kind!r}", q, "kind",
@@ -403,6 +408,9 @@ def _load_quantities(ctx: _Ctx, raw: _Map, structures: dict, counterpoise: bool
                 raise ctx.error(f"structure {cname!r} has no fragments: define them under "
                                 f"structures.{cname}.fragments", q, "complex", f"{path}.complex")
             out.append(Quantity(qname, kind, cx, tuple(frags), counterpoise=cp, description=desc))
+        elif kind == "barrier":
+            out.append(Quantity(qname, kind, description=desc,
+                                path=_load_path(ctx, q, structures, qname, path)))
         elif kind == "dissociation":
             paired = q.get("paired", q.get("complex"))
             if paired is None:
@@ -441,6 +449,45 @@ def _load_quantities(ctx: _Ctx, raw: _Map, structures: dict, counterpoise: bool
             _check_balance(ctx, [(t.coefficient, t.molecule) for t in terms], q, "terms", path)
             out.append(Quantity(qname, kind, terms=tuple(terms), description=desc))
     return out
+
+
+def _load_path(ctx: _Ctx, q: _Map, structures: dict, qname: str, path: str) -> PathSpec:
+    """A barrier's path: endpoints, images, fixed atoms, mode and convergence settings."""
+    ends = []
+    for end in ("initial", "final"):
+        if end not in q:
+            raise ctx.error(f"barrier needs {end}: (a structure)", q, None, f"{path}.{end}")
+        ends.append(_resolve(ctx, str(q[end]), structures, q, end, f"{path}.{end}"))
+    try:
+        check_endpoints(*ends)
+    except InputError as exc:
+        raise ctx.error(exc.message, q, "final", f"{path}.final") from None
+    images = _int(ctx, q, "images", path, 5)
+    max_steps = _int(ctx, q, "max_steps", path, 200)
+    if images < 1 or max_steps < 1:
+        raise ctx.error("images and max_steps must be >= 1", q, "images", f"{path}.images")
+    try:
+        fixed = tuple(parse_indices(q.get("fixed", [])))
+    except ValueError as exc:
+        raise ctx.error(str(exc), q, "fixed", f"{path}.fixed") from None
+    if any(not 0 <= i < ends[0].natoms for i in fixed):
+        raise ctx.error(f"fixed atom index out of range 0..{ends[0].natoms - 1}", q, "fixed",
+                        f"{path}.fixed")
+    mode = q.get("mode", "dft")
+    if mode not in MODES:
+        raise ctx.error(f"mode must be one of {', '.join(MODES)}, got {mode!r}", q, "mode",
+                        f"{path}.mode")
+    numbers = {}
+    for k, default in (("fmax", 0.05), ("spring", 0.1)):
+        v = q.get(k, default)
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or v <= 0:
+            raise ctx.error(f"{k} must be a positive number", q, k, f"{path}.{k}")
+        numbers[k] = float(v)
+    relax = q.get("relax_endpoints", False)
+    if not isinstance(relax, bool):
+        raise ctx.error("must be true or false", q, "relax_endpoints", f"{path}.relax_endpoints")
+    return PathSpec(qname, ends[0], ends[1], images, fixed, numbers["fmax"], max_steps, mode,
+                    numbers["spring"], relax)
 
 
 def _check_balance(ctx: _Ctx, terms: list[tuple[float, Molecule]], node: _Map, key: str,

@@ -16,14 +16,22 @@ from .quantities import evaluate
 from .store import ResultStore
 
 COLUMNS = ["quantity", "kind", "value_eV", "interaction_eV", "interaction_cp_eV", "bsse_eV",
-           "deformation_eV", "reference", "counterpoise", "method", "missing"]
+           "deformation_eV", "reverse_eV", "status", "reference", "counterpoise", "method",
+           "missing"]
 
 
 def collect(campaign: Campaign, store: ResultStore) -> pd.DataFrame:
     """One row per quantity: value and components in eV (NaN where an energy is missing)."""
     keys = [f"{m.key()}-{campaign.method.key()}" for m, _ in campaign.calculations()]
     energies = store.energies(keys)
-    rows = [evaluate(q, campaign.method, energies) for q in campaign.quantities]
+    paths = {}
+    for q in campaign.quantities:
+        if q.path is not None:
+            key = q.path.key(campaign.method)
+            found = store.get_path(key)
+            if found is not None:
+                paths[key] = found
+    rows = [evaluate(q, campaign.method, energies, paths) for q in campaign.quantities]
     table = pd.DataFrame(rows)
     for col in COLUMNS:
         if col not in table:
@@ -41,6 +49,8 @@ def format_table(table: pd.DataFrame) -> str:
         shown = shown.drop(columns=["missing"])
     if "counterpoise" in shown:
         shown = shown.drop(columns=["counterpoise"])
+    if "status" in shown and (shown["status"].fillna("") == "").all():
+        shown = shown.drop(columns=["status"])
     return shown.to_string(index=False, float_format=lambda x: f"{x:.3f}", na_rep="–")
 
 
@@ -54,7 +64,7 @@ def plot(table: pd.DataFrame, path: str | Path, title: str = "") -> Path:
     data = table.dropna(subset=["value_eV"])
     fig, ax = plt.subplots(figsize=(7, 0.5 * max(len(data), 2) + 1.2))
     colors = {"binding": "#3b6ea8", "adsorption": "#3b6ea8", "desolvation": "#c0504d",
-              "dissociation": "#9bbb59", "reaction": "#8064a2"}
+              "dissociation": "#9bbb59", "reaction": "#8064a2", "barrier": "#f79646"}
     ax.barh(data["quantity"], data["value_eV"],
             color=[colors.get(k, "grey") for k in data["kind"]])
     for y, v in enumerate(data["value_eV"]):
@@ -66,7 +76,7 @@ def plot(table: pd.DataFrame, path: str | Path, title: str = "") -> Path:
     methods = ", ".join(sorted(set(data["method"]))) if len(data) else ""
     cp = " (counterpoise-corrected)" if len(data) and data["counterpoise"].all() else ""
     ax.set_xlabel(f"energy / eV   [{methods}{cp}]")
-    ax.set_title(title or "binding (<0 bound), desolvation, dissociation energies")
+    ax.set_title(title or "binding (<0 bound), desolvation, dissociation, barrier energies")
     lo, hi = ax.get_xlim()
     ax.set_xlim(lo - 0.15 * (hi - lo), hi + 0.15 * (hi - lo))
     fig.tight_layout()
@@ -76,8 +86,11 @@ def plot(table: pd.DataFrame, path: str | Path, title: str = "") -> Path:
     return path
 
 
-def write_outputs(table: pd.DataFrame, output: str | Path, name: str) -> list[Path]:
-    """Write ``quantities.csv`` and ``quantities.png`` under ``output``; return their paths."""
+def write_outputs(table: pd.DataFrame, output: str | Path, name: str,
+                  campaign: Campaign | None = None, store: ResultStore | None = None
+                  ) -> list[Path]:
+    """Write ``quantities.csv``, ``quantities.png`` and one ``path_<name>.png`` energy profile
+    per stored barrier under ``output``; return their paths."""
     out = Path(output)
     out.mkdir(parents=True, exist_ok=True)
     csv = out / "quantities.csv"
@@ -85,4 +98,12 @@ def write_outputs(table: pd.DataFrame, output: str | Path, name: str) -> list[Pa
     paths = [csv]
     if table["value_eV"].notna().any():
         paths.append(plot(table, out / "quantities.png", f"campaign {name}"))
+    if campaign is not None and store is not None:
+        from .neb import PathResult, plot_profile
+
+        for q in campaign.quantities:
+            found = store.get_path(q.path.key(campaign.method)) if q.path else None
+            if found is not None:
+                safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in q.name)
+                paths.append(plot_profile(PathResult(**found), out / f"path_{safe}.png"))
     return paths

@@ -58,6 +58,8 @@ class PathSpec:
     max_steps : optimiser steps at most.
     mode : ``dft`` or ``xtb-path``.
     spring : NEB spring constant (eV/Å²).
+    relax_endpoints : relax both endpoints (``fixed`` atoms frozen) with geomeTRIC first, then
+        check that they are still distinct minima.
     """
 
     name: str
@@ -69,12 +71,14 @@ class PathSpec:
     max_steps: int = 200
     mode: str = "dft"
     spring: float = 0.1
+    relax_endpoints: bool = False
 
     def key(self, method: Method) -> str:
-        """Content hash of the path (endpoints, settings) and the method."""
+        """Content hash of the path (endpoints, settings) and the method (not ``max_steps``,
+        which does not change a converged band, so that a longer rerun resumes)."""
         payload = json.dumps([self.initial.key(), self.final.key(), self.images,
-                              sorted(self.fixed), self.fmax, self.max_steps, self.mode,
-                              self.spring, method.key()])
+                              sorted(self.fixed), self.fmax, self.mode, self.spring,
+                              self.relax_endpoints, method.key()])
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
     def to_dict(self) -> dict:
@@ -211,6 +215,32 @@ def _read_band(workdir: Path, key: str, n: int) -> tuple[list[np.ndarray], int] 
     return [f.positions.copy() for f in frames], int(state["step"])
 
 
+def relaxed_endpoints(spec: PathSpec, method: Method, workdir: Path,
+                      say: Callable[[str], None]) -> PathSpec:
+    """``spec`` with both endpoints relaxed (cached in ``workdir``); refuses if they merge."""
+    from dataclasses import replace
+
+    from .engines.pyscf import optimize
+    from .geometry import read_xyz, write_xyz
+
+    ends = []
+    for label, mol in (("initial", spec.initial), ("final", spec.final)):
+        cached = workdir / f"{label}_relaxed.xyz"
+        if cached.exists():
+            ends.append(read_xyz(cached, mol.charge, mol.multiplicity, name=mol.name))
+            continue
+        say(f"{spec.name}: relaxing the {label} state")
+        relaxed, _ = optimize(mol, method, fixed=spec.fixed)
+        write_xyz(relaxed, cached)
+        ends.append(relaxed)
+    try:
+        check_endpoints(*ends)
+    except InputError as exc:
+        raise InputError(f"{spec.name}: after relaxation, {exc.message}: both states fall into "
+                         "the same minimum") from None
+    return replace(spec, initial=ends[0], final=ends[1], relax_endpoints=False)
+
+
 def endpoint_energy(mol: Molecule, method: Method, store: ResultStore, labels: dict) -> float:
     """Energy of an endpoint in Hartree, from the store or computed and stored."""
     from .engines.pyscf import compute
@@ -236,6 +266,8 @@ def run_path(spec: PathSpec, method: Method, store: ResultStore, workdir: str | 
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
+    if spec.relax_endpoints:
+        spec = relaxed_endpoints(spec, method, workdir, say)
     e_ini = endpoint_energy(spec.initial, method, store, {**labels, "job": f"{spec.name} :: initial"})
     e_fin = endpoint_energy(spec.final, method, store, {**labels, "job": f"{spec.name} :: final"})
     n = spec.images + 2

@@ -24,19 +24,23 @@ dissociation
     E(Li⁺) + E(TFSI⁻) − E(LiTFSI).
 reaction
     Any Σ νᵢ E(structureᵢ) given explicitly.
+barrier
+    Climbing-image NEB between two endpoints (see :mod:`screening.neb`): ``value`` is the forward
+    barrier max(band) − E(initial), ``reverse`` is max(band) − E(final).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from ase.units import Hartree
 
 from .geometry import Molecule
 from .methods import Method
+from .neb import PathSpec
 from .store import calc_key
 
-KINDS = ("binding", "adsorption", "desolvation", "dissociation", "reaction")
+KINDS = ("binding", "adsorption", "desolvation", "dissociation", "reaction", "barrier")
 
 
 @dataclass(frozen=True)
@@ -91,7 +95,7 @@ class Quantity:
     terms: tuple[Term, ...] = ()
     counterpoise: bool = False
     description: str = ""
-    meta: dict = field(default_factory=dict, compare=False, hash=False)
+    path: PathSpec | None = None
 
     def frozen_fragment(self, f: Fragment, full_basis: bool) -> Molecule:
         assert self.complex is not None
@@ -101,6 +105,10 @@ class Quantity:
 
     def reactions(self) -> dict[str, Reaction]:
         """Named reactions: ``value`` and the components that apply to this kind."""
+        if self.kind == "barrier":  # from the path record; endpoints are the known energies
+            assert self.path is not None
+            return {"endpoints": Reaction((Term(-1.0, self.path.initial, "initial"),
+                                           Term(1.0, self.path.final, "final")))}
         if self.kind in ("binding", "adsorption", "desolvation"):
             return self._binding_reactions(-1.0 if self.kind == "desolvation" else 1.0)
         if self.kind == "dissociation":
@@ -143,10 +151,16 @@ class Quantity:
         return list(seen.values())
 
 
-def evaluate(quantity: Quantity, method: Method, energies: dict[str, float]) -> dict:
-    """One table row: the quantity's value and components in eV (None where an energy is missing)."""
+def evaluate(quantity: Quantity, method: Method, energies: dict[str, float],
+             paths: dict[str, dict] | None = None) -> dict:
+    """One table row: the quantity's value and components in eV (None where an energy is missing).
+
+    ``paths`` maps path keys to stored path results (``PathResult.to_dict()``), for barriers.
+    """
     row: dict = {"quantity": quantity.name, "kind": quantity.kind, "method": method.label,
                  "counterpoise": quantity.counterpoise}
+    if quantity.path is not None:
+        return _barrier_row(row, quantity.path, method, (paths or {}))
     missing = []
     for part, reaction in quantity.reactions().items():
         v = reaction.evaluate(energies, method)
@@ -159,6 +173,16 @@ def evaluate(quantity: Quantity, method: Method, energies: dict[str, float]) -> 
                         else "frozen fragments" if quantity.fragments else "")
     row["missing"] = "; ".join(sorted(set(missing)))
     return row
+
+
+def _barrier_row(row: dict, path: PathSpec, method: Method, paths: dict[str, dict]) -> dict:
+    res = paths.get(path.key(method))
+    if res is None:
+        return {**row, "value_eV": None, "reverse_eV": None, "status": "",
+                "missing": f"path {path.name}"}
+    return {**row, "value_eV": res["forward_eV"], "reverse_eV": res["reverse_eV"],
+            "method": res["method"], "status": res["status"], "reference": "initial state",
+            "missing": "" if res["status"] != "failed" else f"path {path.name}: {res['reason']}"}
 
 
 def quantity_to_dict(q: Quantity) -> dict:
@@ -174,6 +198,7 @@ def quantity_to_dict(q: Quantity) -> dict:
         "products": [p.to_dict() for p in q.products],
         "terms": [{"coefficient": t.coefficient, "molecule": t.molecule.to_dict(),
                    "role": t.role} for t in q.terms],
+        "path": q.path.to_dict() if q.path else None,
     }
 
 
@@ -189,4 +214,5 @@ def quantity_from_dict(d: dict) -> Quantity:
         tuple(Molecule.from_dict(p) for p in d.get("products", [])),
         tuple(Term(t["coefficient"], Molecule.from_dict(t["molecule"]), t["role"])
               for t in d.get("terms", [])),
-        d.get("counterpoise", False), d.get("description", ""))
+        d.get("counterpoise", False), d.get("description", ""),
+        PathSpec.from_dict(d["path"]) if d.get("path") else None)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import time
+from pathlib import Path
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -243,15 +244,28 @@ def compute(molecule: Molecule, method: Method, gradient: bool = False,
 
 
 def optimize(molecule: Molecule, method: Method, max_steps: int = 100,
-             device: str | None = None) -> tuple[Molecule, float]:
-    """Relax ``molecule`` at ``method`` with geomeTRIC; returns (relaxed molecule, energy in Eh)."""
+             device: str | None = None, fixed: tuple[int, ...] = ()) -> tuple[Molecule, float]:
+    """Relax ``molecule`` at ``method`` with geomeTRIC; returns (relaxed molecule, energy in Eh).
+
+    ``fixed``: 0-based indices of atoms frozen in place (geomeTRIC ``$freeze``).
+    """
+    import tempfile
+
     from pyscf.geomopt.geometric_solver import kernel as geometric_kernel
 
     if molecule.ghosts:
         raise ValueError("cannot optimise a molecule with ghost atoms")
     mol = build_mol(molecule, method)
     mf = build_scf(mol, method, choose_device(device))
-    converged, mol_eq = geometric_kernel(mf, maxsteps=max_steps)
+    with tempfile.TemporaryDirectory() as tmp:
+        constraints = None
+        if fixed:
+            constraints = str(Path(tmp) / "constraints.txt")
+            Path(constraints).write_text("$freeze\nxyz " + ",".join(str(i + 1) for i in fixed)
+                                         + "\n")
+        converged, mol_eq = geometric_kernel(mf, maxsteps=max_steps, constraints=constraints,
+                                             logIni=str(Path(__file__).with_name(
+                                                 "geometric_quiet.ini")))
     if not converged:
         raise SCFNotConverged(f"{molecule.name}: geometry optimisation did not converge in "
                               f"{max_steps} steps")

@@ -138,7 +138,7 @@ def run_local(campaign: Campaign, db: str | None = None, store: str | os.PathLik
     from ..collect import collect, write_outputs
 
     table = collect(campaign, results)
-    write_outputs(table, output, campaign.name)
+    write_outputs(table, output, campaign.name, campaign, results)
     return table
 
 

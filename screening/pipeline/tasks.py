@@ -45,6 +45,29 @@ class EnergyTask(FiretaskBase):
 
 
 @explicit_serialize
+class PathTask(FiretaskBase):
+    """Climbing-image NEB of one path (see :mod:`screening.neb`); resumes from its saved band.
+
+    Required params: ``path`` (PathSpec.to_dict()), ``method``, ``db``, ``workdir`` (folder for
+    the band checkpoints). Optional: ``labels``.
+    """
+
+    required_params = ["path", "method", "db", "workdir"]
+    optional_params = ["labels"]
+
+    def run_task(self, fw_spec: dict) -> FWAction:
+        from ..neb import PathSpec, run_path
+
+        spec = PathSpec.from_dict(self["path"])
+        result = run_path(spec, Method(**self["method"]), ResultStore(self["db"]),
+                          self["workdir"], self.get("labels"),
+                          progress=lambda m: print(m, flush=True))
+        return FWAction(stored_data={k: getattr(result, k) for k in
+                                     ("path_key", "status", "forward_eV", "reverse_eV",
+                                      "force_calls", "steps", "reason")})
+
+
+@explicit_serialize
 class CollectTask(FiretaskBase):
     """Tabulate a campaign's quantities from the store; writes CSV and a figure to ``output``.
 
@@ -59,8 +82,9 @@ class CollectTask(FiretaskBase):
         from ..collect import collect, write_outputs
 
         campaign = Campaign.from_dict(self["campaign"])
-        table = collect(campaign, ResultStore(self["db"]))
-        paths = write_outputs(table, self["output"], campaign.name)
+        store = ResultStore(self["db"])
+        table = collect(campaign, store)
+        paths = write_outputs(table, self["output"], campaign.name, campaign, store)
         n_missing = int((table["missing"] != "").sum())
         return FWAction(stored_data={"rows": len(table), "missing": n_missing,
                                      "files": [str(p) for p in paths]})

@@ -1,0 +1,186 @@
+"""Barriers: CI-NEB against a saddle-point search, restart after a kill, DFT//xTB, bad endpoints."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from ase.units import Hartree
+
+from screening import api
+from screening.cli import main
+from screening.engines.pyscf import compute, optimize
+from screening.geometry import Molecule
+from screening.methods import get_method
+from screening.neb import PathSpec, run_path
+from screening.store import ResultStore
+
+from .conftest import ROOT, write_xyz_text
+
+METHOD = {"preset": "screening", "dispersion": None}
+NH3 = (["N", "H", "H", "H"], [[0, 0, 0.12], [0.94, 0, -0.27], [-0.47, 0.814, -0.27],
+                              [-0.47, -0.814, -0.27]])
+
+
+def nh3_pair(folder: Path) -> tuple[Path, Path]:
+    """Pyramidal NH3 and its mirror image through the xy plane (both unrelaxed)."""
+    inverted = [[x, y, -z] for x, y, z in NH3[1]]
+    return (write_xyz_text(folder / "nh3_up.xyz", NH3[0], NH3[1]),
+            write_xyz_text(folder / "nh3_down.xyz", NH3[0], inverted))
+
+
+def nh3_campaign(folder: Path, mode: str = "dft") -> Path:
+    nh3_pair(folder)
+    path = folder / "nh3.yaml"
+    path.write_text(f"""name: nh3
+method: {{preset: screening, dispersion: null}}
+structures:
+  up: {{file: nh3_up.xyz}}
+  down: {{file: nh3_down.xyz}}
+quantities:
+  - {{name: NH3 inversion, kind: barrier, initial: up, final: down, images: 3,
+     relax_endpoints: true, mode: {mode}}}
+""")
+    return path
+
+
+@pytest.fixture(scope="module")
+def saddle_barrier() -> float:
+    """NH3 inversion barrier (eV) from geomeTRIC: D3h saddle relaxed within its symmetry
+    (the gradient keeps a planar NH3 planar) minus the relaxed pyramidal minimum."""
+    meth = get_method(METHOD)
+    _, e_min = optimize(Molecule.from_arrays(*NH3), meth)
+    planar = Molecule.from_arrays(NH3[0], [[0, 0, 0], [1.0, 0, 0], [-0.5, 0.866, 0],
+                                           [-0.5, -0.866, 0]])
+    _, e_ts = optimize(planar, meth)
+    return (e_ts - e_min) * Hartree
+
+
+def test_nh3_inversion_matches_saddle_search(tmp_path, saddle_barrier):
+    """CI-NEB barrier = saddle-point search at the same level (B3LYP/def2-SVP) within 5 meV;
+    both near experiment (≈ 0.25 eV)."""
+    up, down = (Molecule.from_arrays(*NH3), Molecule.from_arrays(
+        NH3[0], [[x, y, -z] for x, y, z in NH3[1]]))
+    spec = PathSpec("NH3 inversion", up, down, images=3, relax_endpoints=True)
+    store = ResultStore(tmp_path / "r.db")
+    result = run_path(spec, get_method(METHOD), store, tmp_path / "band")
+    assert result.status == "converged" and result.max_force_eV_A < 0.05
+    assert result.forward_eV == pytest.approx(saddle_barrier, abs=0.005)
+    assert result.reverse_eV == pytest.approx(result.forward_eV, abs=0.005)  # symmetric path
+    assert saddle_barrier == pytest.approx(0.25, abs=0.05)
+    assert result.climbing_image == 2
+    # the path record and every final image are in the results database
+    assert store.get_path(result.path_key)["forward_eV"] == result.forward_eV
+    assert store.count() == 5
+
+
+def test_killed_neb_resumes_from_saved_band(tmp_path, saddle_barrier):
+    campaign = nh3_campaign(tmp_path)
+    env = {"PYTHONPATH": str(ROOT), "SCREENING_THREADS": "1", "PATH": "/usr/bin:/bin"}
+    cmd = [sys.executable, "-m", "screening.cli", "run", str(campaign)]
+    proc = subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT)
+    states = list(tmp_path.glob("results/nh3/paths/*/state.json"))
+    deadline = time.time() + 300
+    while time.time() < deadline:
+        states = list(tmp_path.glob("results/nh3/paths/*/state.json"))
+        if states and '"step": 2' in states[0].read_text():
+            break
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert states, "the band was never saved"
+    again = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True,
+                           timeout=600)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "resuming from the band saved at step" in again.stdout
+    table = pd.read_csv(tmp_path / "results/nh3/quantities.csv")
+    assert table.loc[0, "status"] == "converged"
+    assert table.loc[0, "value_eV"] == pytest.approx(saddle_barrier, abs=0.005)
+    assert (tmp_path / "results/nh3/path_NH3_inversion.png").stat().st_size > 5000
+
+
+def test_dft_on_xtb_path(tmp_path, saddle_barrier):
+    """Band converged with GFN2-xTB, images re-evaluated with DFT: labelled, and close to the
+    DFT saddle (the xTB and DFT inversion paths are nearly the same geometry)."""
+    table = api.run_campaign(nh3_campaign(tmp_path, mode="xtb-path"), db=tmp_path / "r.db",
+                             store=tmp_path / "s.json", output=tmp_path / "out", progress=False)
+    row = table.iloc[0]
+    assert row["method"] == "B3LYP/def2-SVP//GFN2-xTB"
+    assert row["status"] == "converged"
+    assert row["value_eV"] == pytest.approx(saddle_barrier, abs=0.05)
+
+
+def test_li_hop_between_fixed_waters(tmp_path):
+    """Li⁺ hops between two fixed, collinear waters; by symmetry the saddle is the midpoint."""
+    d = 5.0
+    waters = [("O", 0, 0, 0), ("H", -0.587, 0.757, 0), ("H", -0.587, -0.757, 0),
+              ("O", d, 0, 0), ("H", d + 0.587, 0.757, 0), ("H", d + 0.587, -0.757, 0)]
+
+    def xyz(name: str, li_x: float) -> Molecule:
+        atoms = [("Li", li_x, 0, 0)] + waters
+        write_xyz_text(tmp_path / name, [a[0] for a in atoms], [a[1:] for a in atoms], charge=1)
+        return Molecule.from_arrays([a[0] for a in atoms], [a[1:] for a in atoms], 1, 1)
+
+    xyz("a.xyz", 1.9)
+    xyz("b.xyz", d - 1.9)
+    mid = xyz("mid.xyz", d / 2)
+    (tmp_path / "hop.yaml").write_text("""name: hop
+method: screening
+structures:
+  A: {file: a.xyz, charge: 1}
+  B: {file: b.xyz, charge: 1}
+quantities:
+  - {name: Li+ hop, kind: barrier, initial: A, final: B, images: 3, fixed: "1-6"}
+""")
+    table = api.run_campaign(tmp_path / "hop.yaml", db=tmp_path / "r.db",
+                             store=tmp_path / "s.json", output=tmp_path / "out", progress=False)
+    meth = get_method("screening")
+    store = ResultStore(tmp_path / "r.db")
+    e_a = store.energies([f"{Molecule.from_arrays(*_li(1.9, waters)).key()}-{meth.key()}"])
+    e_mid = compute(mid, meth).energy
+    expected = (e_mid - list(e_a.values())[0]) * Hartree
+    row = table.iloc[0]
+    assert row["value_eV"] == pytest.approx(expected, abs=1e-3)
+    assert row["reverse_eV"] == pytest.approx(row["value_eV"], abs=1e-3)
+    assert 0.02 < row["value_eV"] < 0.3
+
+
+def _li(x: float, waters: list) -> tuple:
+    atoms = [("Li", x, 0, 0)] + waters
+    return [a[0] for a in atoms], [a[1:] for a in atoms], 1, 1
+
+
+@pytest.mark.parametrize("change,message", [
+    ("wrong count", "different atom counts"),
+    ("wrong order", "different order"),
+    ("identical", "endpoints are identical"),
+])
+def test_bad_endpoints_refused(tmp_path, capsys, change, message):
+    up, down = nh3_pair(tmp_path)
+    if change == "wrong count":
+        write_xyz_text(down, ["N", "H", "H"], [[0, 0, 0], [1, 0, 0], [0, 1, 0]], 0, 2)
+    elif change == "wrong order":
+        write_xyz_text(down, ["H", "N", "H", "H"], [[0.94, 0, 0.27], [0, 0, -0.12],
+                                                  [-0.47, 0.814, 0.27], [-0.47, -0.814, 0.27]])
+    else:
+        down.write_text(up.read_text())
+    campaign = tmp_path / "nh3.yaml"
+    campaign.write_text("""name: nh3
+method: screening
+structures:
+  up: {file: nh3_up.xyz}
+  down: {file: nh3_down.xyz}
+quantities:
+  - {name: inversion, kind: barrier, initial: up, final: down}
+""")
+    code = main(["run", str(campaign)])
+    err = capsys.readouterr().err
+    assert code == 2 and message in err and ":7: quantities[0].final" in err
+    assert not (tmp_path / "results").exists()
