@@ -24,6 +24,7 @@ EPILOG = """examples:
   screening status                                   # fireworks by state, stored results
   screening results --campaign quickstart --format csv
   screening results --quantities workflows/quickstart.yaml
+  screening results --paths                          # NEB barriers
   screening species                                  # the built-in species library
 
 energies: Hartree in the database, eV in tables; negative binding = bound.
@@ -77,6 +78,8 @@ def _parser() -> argparse.ArgumentParser:
     res.add_argument("--formula", help="only this formula, e.g. C4H6O3Li")
     res.add_argument("--quantities", metavar="CAMPAIGN",
                      help="tabulate this campaign's quantities (eV) from stored energies")
+    res.add_argument("--paths", action="store_true",
+                     help="list stored NEB paths (barriers in eV) instead of calculations")
     res.add_argument("--format", choices=("table", "csv", "json"), default="table")
 
     sub.add_parser("species", help="list the built-in species library")
@@ -167,6 +170,10 @@ def cmd_results(a: argparse.Namespace) -> int:
 
         df = collect(load_campaign(a.quantities), store)
         text = format_table(df) if a.format == "table" else None
+    elif a.paths:
+        df = store.paths()
+        text = df.drop(columns=["path_key"]).to_string(
+            index=False, float_format=lambda x: f"{x:.4f}") if a.format == "table" else None
     else:
         df = store.dataframe(a.campaign, a.name, a.method, a.formula)
         text = df.drop(columns=["calc_key", "job"]).to_string(
@@ -201,6 +208,8 @@ def main(argv: list[str] | None = None) -> int:
     except ScreeningError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # e.g. `screening results | head`
+        return 0
 
 
 if __name__ == "__main__":

@@ -389,7 +389,8 @@ def plot_profile(result: PathResult, path: str | Path) -> Path:
     fwd = "–" if result.forward_eV is None else f"{result.forward_eV:.3f}"
     rev = "–" if result.reverse_eV is None else f"{result.reverse_eV:.3f}"
     ax.set_title(f"{result.name}: E_a = {fwd} eV (reverse {rev} eV)", fontsize=9)
-    ax.set_xlabel("image")
+    ax.set_xticks(x)
+    ax.set_xlabel("image (0 = initial state)")
     ax.set_ylabel(f"E − E(initial) / eV\n[{result.method}]", fontsize=8)
     ax.axhline(0, color="grey", lw=0.6)
     fig.tight_layout()
