@@ -21,7 +21,7 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -29,6 +29,7 @@ import numpy as np
 from ..errors import SCFNotConverged
 from ..geometry import Molecule
 from ..methods import Method
+from .planning import plan_scf
 
 ENERGY_CHECK_TOLERANCE = 1e-6
 """Largest accepted |E(final density) − E(SCF)| in Hartree."""
@@ -52,6 +53,7 @@ class EnergyResult:
     device : ``cpu`` or ``gpu:<name>``; ``wall_s`` seconds for the whole call.
     nao : number of basis functions; ``threads`` CPU threads used.
     versions : software versions.
+    scf_plan : density fitting or direct SCF, the memory estimate behind it, and any fallback.
     gradient : dE/dx in Hartree/Bohr, shape (n, 3), when asked for.
     """
 
@@ -68,6 +70,7 @@ class EnergyResult:
     nao: int
     threads: int
     versions: dict[str, str]
+    scf_plan: dict = field(default_factory=dict)
     gradient: list[list[float]] | None = field(default=None)
 
     def to_dict(self) -> dict[str, Any]:
@@ -211,18 +214,16 @@ def compute(molecule: Molecule, method: Method, gradient: bool = False,
     lib.num_threads(threads)
     dev = choose_device(device)
     mol = build_mol(molecule, method, max_memory_mb)
-    mf = build_scf(mol, method, dev)
-    tried: list[str] = []
-    cycles = 0
-    dm = dm0
-    for strategy in LADDER:
-        tried.append(strategy)
-        mf = _apply_strategy(mf, strategy)
-        mf.kernel(dm0=dm)
-        cycles += int(getattr(mf, "cycles", 0) or 0)
-        if mf.converged:
-            break
-        dm = mf.make_rdm1()
+    plan = plan_scf(mol, method, dev).to_dict() if method.density_fit else {"density_fit": False}
+    run_method = method if plan["density_fit"] == method.density_fit else \
+        replace(method, density_fit=False)
+    try:
+        mf, tried, cycles = _run_ladder(mol, run_method, dev, dm0)
+    except MemoryError as exc:  # cupy's OutOfMemoryError is a MemoryError too
+        if not run_method.density_fit:
+            raise
+        plan.update(density_fit=False, fallback=f"direct SCF after out-of-memory: {exc}")
+        mf, tried, cycles = _run_ladder(mol, replace(method, density_fit=False), dev, dm0)
     if not mf.converged:
         raise SCFNotConverged(
             f"{molecule.name or molecule.formula}: SCF did not converge with {', '.join(tried)} "
@@ -240,7 +241,25 @@ def compute(molecule: Molecule, method: Method, gradient: bool = False,
         scf_strategy=tried[-1], strategies_tried=tried, energy_check=e_check,
         energy_check_ok=e_check <= ENERGY_CHECK_TOLERANCE,
         device=f"gpu:{name}" if name else "cpu", wall_s=time.perf_counter() - t0,
-        nao=int(mol.nao), threads=threads, versions=software_versions(), gradient=grad)
+        nao=int(mol.nao), threads=threads, versions=software_versions(), scf_plan=plan,
+        gradient=grad)
+
+
+def _run_ladder(mol, method: Method, device: str, dm0) -> tuple[Any, list[str], int]:
+    """Run the SCF fallback ladder; returns (mean-field object, strategies tried, cycles)."""
+    mf = build_scf(mol, method, device)
+    tried: list[str] = []
+    cycles = 0
+    dm = dm0
+    for strategy in LADDER:
+        tried.append(strategy)
+        mf = _apply_strategy(mf, strategy)
+        mf.kernel(dm0=dm)
+        cycles += int(getattr(mf, "cycles", 0) or 0)
+        if mf.converged:
+            break
+        dm = mf.make_rdm1()
+    return mf, tried, cycles
 
 
 def optimize(molecule: Molecule, method: Method, max_steps: int = 100,
