@@ -1,11 +1,11 @@
-"""The ``screening`` command.
+"""The `screening` command.
 
-Start with ``screening run workflows/quickstart.yaml``: it computes every energy the campaign
+Start with 'screening run workflows/quickstart.yaml': it computes every energy the campaign
 needs on this machine (FireWorks on an embedded store file, no server) and prints a table of
-binding, desolvation and dissociation energies in eV. ``screening validate FILE`` checks a
-campaign without computing; ``screening submit FILE -l my_launchpad.yaml`` queues it on a
-cluster's MongoDB for ``rlaunch``/``qlaunch`` workers; ``screening results`` queries the
-results database.
+binding, desolvation, dissociation and barrier energies in eV. 'screening validate FILE' checks a
+campaign without computing; 'screening submit FILE -l my_launchpad.yaml' queues it on a
+cluster's MongoDB for rlaunch/qlaunch workers; 'screening results' queries the results
+database.
 """
 
 from __future__ import annotations
