@@ -109,27 +109,27 @@ def run_local(campaign: Campaign, db: str | None = None, store: str | os.PathLik
         flush(lp)
         launch_dir = store_path.resolve().parent / "launches"
         launch_dir.mkdir(parents=True, exist_ok=True)
-        n_total = len(lp.get_wf_by_fw_id(wf_id).fws)
+        nodes = lp.workflows.find_one({"nodes": wf_id}, {"nodes": 1})["nodes"]
         step = 0
-        while True:
-            wf = lp.get_wf_by_fw_id(wf_id)
-            ready = sorted((fw for fw in wf.fws if fw.state == "READY"),
-                           key=lambda fw: -fw.spec.get("_priority", 0))
-            if not ready:
+        while True:  # next READY firework of this workflow, largest first
+            fw = lp.fireworks.find_one({"fw_id": {"$in": nodes}, "state": "READY"},
+                                       {"fw_id": 1, "name": 1}, sort=[("spec._priority", -1)])
+            if fw is None:
                 break
-            fw = ready[0]
             step += 1
             t0 = time.perf_counter()
             with contextlib.chdir(launch_dir):
-                launch_rocket(lp, FWorker(), fw_id=fw.fw_id, strm_lvl="ERROR")
+                launch_rocket(lp, FWorker(), fw_id=fw["fw_id"], strm_lvl="ERROR")
             flush(lp)
-            state = lp.get_fw_by_id(fw.fw_id).state
-            data = _stored_data(lp, fw.fw_id)
+            done = lp.get_fw_by_id(fw["fw_id"])
+            data = _stored_data(done)
             how = "stored" if data.get("computed") is False else "computed"
             energy = f": E = {data['energy_hartree']:.8f} Eh ({how})" if "energy_hartree" in data \
                 else ""
-            say(f"[{step}/{n_total}] {fw.name}{energy} {state} in {time.perf_counter() - t0:.1f} s")
-        failed = [fw.name for fw in lp.get_wf_by_fw_id(wf_id).fws if fw.state == "FIZZLED"]
+            say(f"[{step}/{len(nodes)}] {fw['name']}{energy} {done.state} in "
+                f"{time.perf_counter() - t0:.1f} s")
+        failed = [f["name"] for f in lp.fireworks.find({"fw_id": {"$in": nodes},
+                                                        "state": "FIZZLED"}, {"name": 1})]
         if failed:
             say(f"{len(failed)} firework(s) failed: {', '.join(failed)}; 'screening run' again "
                 "retries them")
@@ -142,8 +142,8 @@ def run_local(campaign: Campaign, db: str | None = None, store: str | os.PathLik
     return table
 
 
-def _stored_data(lp, fw_id: int) -> dict:
-    fw = lp.get_fw_by_id(fw_id)
+def _stored_data(fw) -> dict:
+    """The stored_data of a Firework's last launch ({} if none)."""
     if fw.launches:
         return fw.launches[-1].action.stored_data if fw.launches[-1].action else {}
     return {}
