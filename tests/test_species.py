@@ -53,3 +53,16 @@ def test_aliases_and_unknown():
     assert get_species("tfsi").name == "TFSI-"
     with pytest.raises(InputError, match="unknown species 'LiPF7'"):
         get_species("LiPF7")
+
+
+def test_species_and_validate_commands(capsys):
+    from screening.cli import main
+
+    assert main(["species"]) == 0
+    out = capsys.readouterr().out
+    assert all(name in out for name in REQUIRED)
+    from .conftest import ROOT
+
+    assert main(["validate", str(ROOT / "workflows/quickstart.yaml")]) == 0
+    out = capsys.readouterr().out
+    assert "campaign 'quickstart' is valid: 7 quantities" in out and "with counterpoise" in out
