@@ -13,7 +13,8 @@ Usage (about an hour on one core; each file is written as soon as it is done)::
 
     .venv/bin/python structures/generate.py [NAME ...]
 
-Files that exist are kept; with names (species or complexes), only those are made (again). The comment line of each xyz records charge, multiplicity, fragments and provenance.
+Files that exist are kept; with names (species or complexes), only those are made (again).
+``generate.py --xtb-only NAME ...`` writes GFN2-xTB geometries of species, labelled as such. The comment line of each xyz records charge, multiplicity, fragments and provenance.
 """
 
 from __future__ import annotations
@@ -61,7 +62,8 @@ def species_geometry(name: str) -> Molecule:
     if sp.conformer:
         confs = [c for c in confs if tfsi_conformer(c) == sp.conformer] or confs
     mol = confs[0]
-    return mol if mol.natoms == 1 else relaxed(mol)
+    # TFSI-cis: flat CF3 rotations, start DFT from a GFN2-xTB minimum (TFSI- was made without)
+    return mol if mol.natoms == 1 else relaxed(mol, prerelax=name == "TFSI-cis")
 
 
 def carbonyl(mol: Molecule) -> tuple[int, int]:
@@ -156,8 +158,9 @@ def main(only: list[str]) -> None:
             else:
                 print(f"species {name}", flush=True)
                 made[name] = species_geometry(name)
+                how = "GFN2-xTB -> " if name == "TFSI-cis" else ""
                 write_xyz(made[name], path, f'name={name} smiles="{sp.smiles}" '
-                          f'source="RDKit ETKDG seed 7 + MMFF94 -> geomeTRIC {LEVEL}"')
+                          f'source="RDKit ETKDG seed 7 + MMFF94 -> {how}geomeTRIC {LEVEL}"')
         return made[name]
 
     def complex_(name: str, build) -> None:
@@ -196,5 +199,21 @@ def main(only: list[str]) -> None:
         species(name)
 
 
+def xtb_only(names: list[str]) -> None:
+    """Write GFN2-xTB geometries (no DFT relaxation) for ``names``, labelled as such."""
+    for name in names:
+        sp = get_species(name)
+        confs = build_from_smiles(sp.smiles, sp.charge, sp.multiplicity, seed=7, name=sp.name)
+        if sp.conformer:
+            confs = [c for c in confs if tfsi_conformer(c) == sp.conformer] or confs
+        mol = xtb_prerelaxed(confs[0])
+        write_xyz(mol, HERE / "species" / sp.file, f'name={name} smiles="{sp.smiles}" '
+                  'source="RDKit ETKDG seed 7 + MMFF94 -> GFN2-xTB only (DFT relaxation not run)"')
+        print(f"species {name}: GFN2-xTB geometry written", flush=True)
+
+
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    if sys.argv[1:2] == ["--xtb-only"]:
+        xtb_only(sys.argv[2:])
+    else:
+        main(sys.argv[1:])
