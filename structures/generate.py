@@ -202,6 +202,13 @@ def main(only: list[str]) -> None:
 def xtb_only(names: list[str]) -> None:
     """Write GFN2-xTB geometries (no DFT relaxation) for ``names``, labelled as such."""
     for name in names:
+        if name == "LiTFSI":
+            mol, fragments = li_tfsi(get_species("TFSI-").molecule())
+            write_xyz(xtb_prerelaxed(mol), HERE / "complexes" / "LiTFSI.xyz",
+                      f'name=LiTFSI fragments="{fragments}" source="built by '
+                      'structures/generate.py -> GFN2-xTB only (DFT relaxation not run)"')
+            print("complex LiTFSI: GFN2-xTB geometry written", flush=True)
+            continue
         sp = get_species(name)
         confs = build_from_smiles(sp.smiles, sp.charge, sp.multiplicity, seed=7, name=sp.name)
         if sp.conformer:
