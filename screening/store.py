@@ -94,9 +94,10 @@ class ResultStore:
             "nghost": len(molecule.ghosts), "device": result["device"],
             "wall_s": result["wall_s"], "scf_cycles": result["scf_cycles"],
             "scf_strategy": result["scf_strategy"], "converged": bool(result["converged"]),
-            "energy_check_ok": bool(result["energy_check_ok"]),
             "campaign": str(labels.get("campaign", "")), "job": str(labels.get("job", "")),
         }
+        if result.get("energy_check_ok") is not None:  # ASE keys cannot hold None
+            kvp["energy_check_ok"] = bool(result["energy_check_ok"])
         data = {"method": method.to_dict(), "result": {k: v for k, v in result.items()
                                                        if k != "gradient"},
                 "ghosts": sorted(molecule.ghosts), "labels": labels}

@@ -76,14 +76,17 @@ def test_dispersion_sees_real_atoms_only():
     assert e_ghost.energy < e_alone.energy  # variational: more basis functions, lower energy
 
 
-def test_open_shell_uks_and_record_fields():
+def test_open_shell_uks_and_record_fields(monkeypatch):
     """OH radical (doublet) runs unrestricted; the record carries device, versions, cycles."""
+    monkeypatch.setenv("SCREENING_ENERGY_CHECK", "always")
     oh = Molecule.from_arrays(["O", "H"], [[0, 0, 0], [0, 0, 0.97]], 0, 2).validate()
     r = compute(oh, get_method({"preset": "screening", "basis": "def2-svp"}), gradient=True)
     assert r.converged and r.device == "cpu" and r.scf_cycles > 0
     assert r.energy == pytest.approx(-75.7, abs=0.1)
     assert r.energy_check_ok and r.energy_check < 1e-6
     assert {"pyscf", "screening", "numpy"} <= set(r.versions)
+    monkeypatch.setenv("SCREENING_ENERGY_CHECK", "gpu")  # the default: on the CPU, no check
+    assert compute(oh, get_method("screening")).energy_check is None
     g = np.asarray(r.gradient)
     assert g.shape == (2, 3)
     assert np.allclose(g.sum(axis=0), 0, atol=1e-4)  # translational invariance

@@ -13,7 +13,8 @@ SCF fallback ladder (each with ``method.max_cycle`` iterations, starting from th
 
 After convergence the total energy is re-evaluated on the final density; a difference above
 :data:`ENERGY_CHECK_TOLERANCE` flags the record (``energy_check_ok = False``), which catches a
-"converged" SCF with a wrong energy.
+"converged" SCF with a wrong energy (reported for gpu4pyscf). The check costs one Fock build, so
+by default it runs on the GPU only: ``SCREENING_ENERGY_CHECK=always|gpu|never``.
 """
 
 from __future__ import annotations
@@ -49,7 +50,8 @@ class EnergyResult:
     scf_cycles : SCF iterations over every strategy tried.
     scf_strategy : the ladder step that converged (``diis``, ``damped``, ``newton``).
     strategies_tried : every ladder step run, in order.
-    energy_check : |E(final density) − E(SCF)| in Hartree; ``energy_check_ok`` whether it passed.
+    energy_check : |E(final density) − E(SCF)| in Hartree; ``energy_check_ok`` whether it passed
+        (both None when the check did not run).
     device : ``cpu`` or ``gpu:<name>``; ``wall_s`` seconds for the whole call.
     nao : number of basis functions; ``threads`` CPU threads used.
     versions : software versions.
@@ -63,8 +65,8 @@ class EnergyResult:
     scf_cycles: int
     scf_strategy: str
     strategies_tried: list[str]
-    energy_check: float
-    energy_check_ok: bool
+    energy_check: float | None
+    energy_check_ok: bool | None
     device: str
     wall_s: float
     nao: int
@@ -119,6 +121,14 @@ def choose_device(requested: str | None = None) -> str:
     if want == "gpu" and not have_gpu:
         raise RuntimeError("device 'gpu' requested but gpu4pyscf or a CUDA device is missing")
     return "gpu" if have_gpu else "cpu"
+
+
+def energy_check_wanted(device: str) -> bool:
+    """Whether to re-evaluate the energy on the final density (``$SCREENING_ENERGY_CHECK``)."""
+    mode = os.environ.get("SCREENING_ENERGY_CHECK", "gpu").lower()
+    if mode not in ("always", "gpu", "never"):
+        raise ValueError(f"SCREENING_ENERGY_CHECK must be always, gpu or never, not {mode!r}")
+    return mode == "always" or (mode == "gpu" and device == "gpu")
 
 
 def build_mol(molecule: Molecule, method: Method, max_memory_mb: int | None = None):
@@ -229,7 +239,9 @@ def compute(molecule: Molecule, method: Method, gradient: bool = False,
             f"{molecule.name or molecule.formula}: SCF did not converge with {', '.join(tried)} "
             f"({cycles} cycles, last E = {float(mf.e_tot):.8f} Eh)")
     e_tot = float(mf.e_tot)
-    e_check = abs(float(mf.energy_tot(mf.make_rdm1())) - e_tot)
+    e_check = None
+    if energy_check_wanted(dev):
+        e_check = abs(float(mf.energy_tot(mf.make_rdm1())) - e_tot)
     e_disp = float(mf.scf_summary.get("dispersion", 0.0) or 0.0)
     grad = None
     if gradient:
@@ -239,7 +251,7 @@ def compute(molecule: Molecule, method: Method, gradient: bool = False,
     return EnergyResult(
         energy=e_tot, dispersion_energy=e_disp, converged=True, scf_cycles=cycles,
         scf_strategy=tried[-1], strategies_tried=tried, energy_check=e_check,
-        energy_check_ok=e_check <= ENERGY_CHECK_TOLERANCE,
+        energy_check_ok=None if e_check is None else e_check <= ENERGY_CHECK_TOLERANCE,
         device=f"gpu:{name}" if name else "cpu", wall_s=time.perf_counter() - t0,
         nao=int(mol.nao), threads=threads, versions=software_versions(), scf_plan=plan,
         gradient=grad)
