@@ -241,14 +241,6 @@ def relaxed_endpoints(spec: PathSpec, method: Method, workdir: Path,
     return replace(spec, initial=ends[0], final=ends[1], relax_endpoints=False)
 
 
-def endpoint_energy(mol: Molecule, method: Method, store: ResultStore, labels: dict) -> float:
-    """Energy of an endpoint in Hartree, from the store or computed and stored."""
-    from .engines.pyscf import compute
-
-    rec, _ = store.get_or_compute(mol, method, lambda m, me: compute(m, me).to_dict(), labels)
-    return rec.energy
-
-
 def run_path(spec: PathSpec, method: Method, store: ResultStore, workdir: str | Path,
              labels: dict | None = None, progress: Callable[[str], None] | None = None
              ) -> PathResult:
@@ -268,8 +260,8 @@ def run_path(spec: PathSpec, method: Method, store: ResultStore, workdir: str | 
     t0 = time.perf_counter()
     if spec.relax_endpoints:
         spec = relaxed_endpoints(spec, method, workdir, say)
-    e_ini = endpoint_energy(spec.initial, method, store, {**labels, "job": f"{spec.name} :: initial"})
-    e_fin = endpoint_energy(spec.final, method, store, {**labels, "job": f"{spec.name} :: final"})
+    e_ini, e_fin = (store.energy_of(mol, method, {**labels, "job": f"{spec.name} :: {end}"})[0].energy
+                    for mol, end in ((spec.initial, "initial"), (spec.final, "final")))
     n = spec.images + 2
     band = [_atoms(spec.initial)] + [_atoms(spec.initial) for _ in range(spec.images)] + \
         [_atoms(spec.final)]
@@ -331,8 +323,6 @@ def run_path(spec: PathSpec, method: Method, store: ResultStore, workdir: str | 
 def _final_energies(spec: PathSpec, method: Method, store: ResultStore, band: list[Atoms],
                     e_ini: float, e_fin: float, labels: dict, status: str) -> list[float | None]:
     """DFT energies (Hartree) of every image of the final band, stored in the results database."""
-    from .engines.pyscf import compute
-
     out: list[float | None] = [e_ini]
     q, m = spec.initial.charge, spec.initial.multiplicity
     for i, a in enumerate(band[1:-1], start=1):
@@ -344,9 +334,7 @@ def _final_energies(spec: PathSpec, method: Method, store: ResultStore, band: li
         elif status == "failed":
             out.append(None)
         else:
-            rec, _ = store.get_or_compute(mol, method, lambda mm, me: compute(mm, me).to_dict(),
-                                          image_labels)
-            out.append(rec.energy)
+            out.append(store.energy_of(mol, method, image_labels)[0].energy)
     out.append(e_fin)
     return out
 

@@ -113,6 +113,14 @@ class ResultStore:
             return rec, False
         return self.put(molecule, method, compute(molecule, method), labels), True
 
+    def energy_of(self, molecule: Molecule, method: Method, labels: dict | None = None
+                  ) -> tuple[Record, bool]:
+        """(record, computed): stored, or computed with the PySCF engine and committed."""
+        from .engines.pyscf import compute
+
+        return self.get_or_compute(molecule, method, lambda m, me: compute(m, me).to_dict(),
+                                   labels)
+
     def energies(self, keys: list[str]) -> dict[str, float]:
         """Energies (Hartree) of the stored keys among ``keys``."""
         out = {}

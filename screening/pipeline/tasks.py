@@ -17,13 +17,10 @@ def calculate(molecule: dict | Molecule, method: dict | Method, db: str,
 
     Returns a summary: calc_key, energy (Hartree), computed (bool), wall_s.
     """
-    from ..engines.pyscf import compute
-
     mol = molecule if isinstance(molecule, Molecule) else Molecule.from_dict(molecule)
     meth = method if isinstance(method, Method) else Method(**method)
     t0 = time.perf_counter()
-    rec, computed = ResultStore(db).get_or_compute(
-        mol, meth, lambda m, me: compute(m, me).to_dict(), labels)
+    rec, computed = ResultStore(db).energy_of(mol, meth, labels)
     return {"calc_key": rec.calc_key, "energy_hartree": rec.energy, "computed": computed,
             "wall_s": time.perf_counter() - t0}
 
