@@ -13,7 +13,7 @@ import pandas as pd
 
 from .campaign import Campaign
 from .quantities import evaluate
-from .store import ResultStore
+from .store import ResultStore, calc_key
 
 COLUMNS = ["quantity", "kind", "value_eV", "interaction_eV", "interaction_cp_eV", "bsse_eV",
            "deformation_eV", "reverse_eV", "status", "reference", "counterpoise", "method",
@@ -22,7 +22,7 @@ COLUMNS = ["quantity", "kind", "value_eV", "interaction_eV", "interaction_cp_eV"
 
 def collect(campaign: Campaign, store: ResultStore) -> pd.DataFrame:
     """One row per quantity: value and components in eV (NaN where an energy is missing)."""
-    keys = [f"{m.key()}-{campaign.method.key()}" for m, _ in campaign.calculations()]
+    keys = [calc_key(m, campaign.method) for m, _ in campaign.calculations()]
     energies = store.energies(keys)
     paths = {}
     for q in campaign.quantities:

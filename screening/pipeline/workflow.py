@@ -8,6 +8,7 @@ from fireworks import Firework, Workflow
 from fireworks.user_objects.dupefinders.dupefinder_exact import DupeFinderExact
 
 from ..campaign import Campaign
+from ..store import calc_key
 from .tasks import CollectTask, EnergyTask, PathTask
 
 GPU_CATEGORY = "gpu"
@@ -30,7 +31,7 @@ def build_workflow(campaign: Campaign, db: str, output: str | Path,
     by_key: dict[str, Firework] = {}
     for mol, labels in campaign.calculations():
         spec = {"_priority": mol.natoms, "_dupefinder": DupeFinderExact(),
-                "calc_key": f"{mol.key()}-{campaign.method.key()}"}
+                "calc_key": calc_key(mol, campaign.method)}
         if gpu:
             spec["_category"] = GPU_CATEGORY
         task = EnergyTask(molecule=mol.to_dict(), method=method, db=db, labels=labels)
