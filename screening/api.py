@@ -4,6 +4,7 @@
 >>> table = sc.run_campaign("workflows/quickstart.yaml")          # doctest: +SKIP
 >>> sc.results(campaign="quickstart")                              # doctest: +SKIP
 >>> sc.energy(sc.species_atoms("H2O"), method="screening")         # doctest: +SKIP
+>>> poses = sc.place("CC3", "PC", sites=["endo"], keep=2)          # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -23,6 +24,35 @@ from .store import ResultStore
 def species_atoms(name: str) -> Atoms:
     """The library geometry of ``name`` as ASE ``Atoms`` (charge and multiplicity in ``info``)."""
     return get_species(name).molecule().to_atoms()
+
+
+def host_atoms(name: str, **options) -> Atoms:
+    """A library host (e.g. ``"CC3"``, ``"HKUST-1", cluster="paddlewheel"``) as ASE ``Atoms``;
+    its sites and build record are in ``info["sites"]`` and ``info["host"]``."""
+    from .hosts import get_host
+
+    host = get_host(name, **options)
+    atoms = host.molecule.to_atoms()
+    atoms.info.update(sites={k: v.points.tolist() for k, v in host.sites.items()},
+                      host=host.info)
+    return atoms
+
+
+def place(host: str, guest: str, sites: list[str] | None = None, poses: int = 8, keep: int = 3,
+          seed: int = 7, **host_options) -> list[Atoms]:
+    """The ``keep`` best distinct GFN2-xTB-ranked poses of library species ``guest`` in library
+    host ``host``, best first (host atoms first; ``info`` holds site, rank and charge)."""
+    from .hosts import get_host
+    from .placement import place as place_poses
+
+    h = get_host(host, **host_options)
+    out = []
+    for p in place_poses(h, get_species(guest).molecule(), sites or
+                         (["endo"] if "endo" in h.sites else ["exo"]), poses, keep, seed):
+        atoms = p.molecule.to_atoms()
+        atoms.info.update(site=p.final_site, rank=p.rank, host_atoms=p.host_atoms)
+        out.append(atoms)
+    return out
 
 
 def energy(structure: Atoms | Molecule, method: str | dict | Method = "screening",

@@ -27,6 +27,9 @@ Schema (see ``workflows/quickstart.yaml`` for a worked example)::
       - {name: ..., kind: reaction, terms: [{structure: A, coefficient: -1}, ...]}
       - {name: ..., kind: barrier, initial: A, final: B, images: 5, fixed: "1-6",
          mode: dft, fmax: 0.05}          # mode: dft | xtb-path (DFT single points on an xTB band)
+      - {name: ..., kind: binding,      # a guest placed in a host (screening.placement)
+         host: CC3,                     # library host, or {name: HKUST-1, cluster: paddlewheel}
+         guest: TFSI-, sites: [endo, window], poses: 8, keep: 3, seed: 7, relax: true}
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ from .errors import InputError
 from .geometry import Molecule, check_spin, read_structure
 from .methods import Method, get_method
 from .neb import MODES, PathSpec, check_endpoints
+from .placement import PlacementSpec
 from .quantities import KINDS, Fragment, Quantity, Term, quantity_from_dict, quantity_to_dict
 from .species import get_species
 
@@ -387,7 +391,8 @@ def _load_quantities(ctx: _Ctx, raw: _Map, structures: dict, counterpoise: bool
         _check_keys(ctx, q, {"name", "kind", "complex", "paired", "separated", "products",
                              "terms", "description", "counterpoise", "initial", "final",
                              "images", "fixed", "mode", "fmax", "max_steps", "spring",
-                             "relax_endpoints"}, path)
+                             "relax_endpoints", "host", "guest", "sites", "poses", "keep",
+                             "seed", "relax"}, path)
         kind = q.get("kind")
         if kind not in KINDS:
             raise ctx.error(f"kind must be one of {', '.join(KINDS)}, got {kind!r}", q, "kind",
@@ -398,10 +403,14 @@ def _load_quantities(ctx: _Ctx, raw: _Map, structures: dict, counterpoise: bool
         names.add(qname)
         cp = q.get("counterpoise", counterpoise)
         desc = str(q.get("description", ""))
-        if kind in ("binding", "adsorption", "desolvation"):
+        if kind in ("binding", "adsorption") and "host" in q:
+            out.append(Quantity(qname, kind, counterpoise=cp, description=desc,
+                                placement=_load_placement(ctx, q, structures, path)))
+        elif kind in ("binding", "adsorption", "desolvation"):
             cname = q.get("complex")
             if cname is None:
-                raise ctx.error(f"{kind} needs complex:", seq, i, f"{path}.complex")
+                raise ctx.error(f"{kind} needs complex: (or host: and guest: to place a guest)",
+                                seq, i, f"{path}.complex")
             cx = _resolve(ctx, str(cname), structures, q, "complex", f"{path}.complex")
             frags = structures.get(str(cname), (None, []))[1]
             if not frags:
@@ -449,6 +458,66 @@ def _load_quantities(ctx: _Ctx, raw: _Map, structures: dict, counterpoise: bool
             _check_balance(ctx, [(t.coefficient, t.molecule) for t in terms], q, "terms", path)
             out.append(Quantity(qname, kind, terms=tuple(terms), description=desc))
     return out
+
+
+def _load_placement(ctx: _Ctx, q: _Map, structures: dict, path: str) -> PlacementSpec:
+    """host (library name or {name:, options...}), guest, sites, poses, keep, seed, relax.
+
+    The host is built (or read from its cache) and rigid poses are sampled here, so an unknown
+    host or site, or a guest that fits nowhere, is refused before anything is queued.
+    """
+    from .hosts import get_host
+    from .placement import sample_poses
+
+    raw = q["host"]
+    if isinstance(raw, _Map):
+        _check_keys(ctx, raw, {"name", "cluster", "nodes", "centre", "multiplicity", "units",
+                               "hfp_units", "silicons", "relax", "seed"}, f"{path}.host")
+        opts = {k: v for k, v in raw.items() if k != "name"}
+        hname = str(raw.get("name"))
+    else:
+        opts, hname = {}, str(raw)
+    try:
+        host = get_host(hname, **opts)
+    except InputError as exc:
+        raise ctx.error(exc.message, q, "host", f"{path}.host") from None
+    if "guest" not in q:
+        raise ctx.error("placing a guest needs guest: (a species or structure)", q, "host",
+                        f"{path}.guest")
+    guest = _resolve(ctx, str(q["guest"]), structures, q, "guest", f"{path}.guest")
+    sites = q.get("sites", ["endo"] if "endo" in host.sites else ["exo"])
+    sites = [sites] if isinstance(sites, str) else sites
+    if not isinstance(sites, list) or not sites or not all(isinstance(x, str) for x in sites):
+        raise ctx.error("sites must be a site name or a list of them", q, "sites", f"{path}.sites")
+    for name in sites:
+        if name not in host.sites:
+            raise ctx.error(f"host {host.name} has no site {name!r}; its sites: "
+                            f"{', '.join(sorted(host.sites))}", q, "sites", f"{path}.sites")
+    counts = {}
+    for k, default in (("poses", 8), ("keep", 3), ("seed", 7)):
+        counts[k] = _int(ctx, q, k, path, default)
+        if counts[k] < (0 if k == "seed" else 1):
+            raise ctx.error(f"{k} must be >= 1", q, k, f"{path}.{k}")
+    relax = q.get("relax", True)
+    if not isinstance(relax, bool):
+        raise ctx.error("must be true or false", q, "relax", f"{path}.relax")
+    if relax:  # poses are GFN2-xTB geometries: the guest's reference is too (DFT//xTB)
+        from .engines.xtb import xtb_relaxed
+
+        relaxed = xtb_relaxed(guest)[0] if guest.natoms > 1 else guest
+        guest = Molecule(relaxed.symbols, relaxed.positions, guest.charge, guest.multiplicity,
+                         name=f"{q['guest']} (GFN2-xTB)" if guest.natoms > 1 else str(q["guest"]))
+    charge = host.molecule.charge + guest.charge
+    mult = host.molecule.multiplicity + guest.multiplicity - 1
+    try:
+        check_spin(host.molecule.nelectrons + guest.nelectrons, charge, mult,
+                   f"{host.name} + {guest.name}")
+        sample_poses(host, guest, sites, 1, counts["seed"])
+    except InputError as exc:
+        raise ctx.error(exc.message, q, "guest", f"{path}.guest") from None
+    return PlacementSpec(hname, tuple(sorted(opts.items())), guest, tuple(sites),
+                         counts["poses"], counts["keep"], counts["seed"], relax,
+                         host_molecule=host.molecule)
 
 
 def _load_path(ctx: _Ctx, q: _Map, structures: dict, qname: str, path: str) -> PathSpec:

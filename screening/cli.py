@@ -26,6 +26,7 @@ EPILOG = """examples:
   screening results --quantities workflows/quickstart.yaml
   screening results --paths                          # NEB barriers
   screening species                                  # the built-in species library
+  screening hosts                                    # the host builders and their sites
 
 energies: Hartree in the database, eV in tables; negative binding = bound.
 files: results/screening.db (results), results/fireworks_store.json (local queue),
@@ -83,6 +84,7 @@ def _parser() -> argparse.ArgumentParser:
     res.add_argument("--format", choices=("table", "csv", "json"), default="table")
 
     sub.add_parser("species", help="list the built-in species library")
+    sub.add_parser("hosts", help="list the host builders (cages, MOF clusters, polymers, silica)")
     return p
 
 
@@ -186,6 +188,20 @@ def cmd_results(a: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_hosts(a: argparse.Namespace) -> int:
+    from .hosts import describe_hosts, get_host
+
+    for name, desc in describe_hosts():
+        if name == "SiO2/PVDF-HFP":  # built by placement: minutes; listed without its sites
+            print(f"{name:<14s} {desc}")
+            continue
+        host = get_host(name)
+        m = host.molecule
+        print(f"{name:<14s} {desc}\n{'':14s} default: {m.formula}, {m.natoms} atoms, charge "
+              f"{m.charge:+d}, multiplicity {m.multiplicity}; sites: {', '.join(sorted(host.sites))}")
+    return 0
+
+
 def cmd_species(a: argparse.Namespace) -> int:
     from .species import LIBRARY
 
@@ -197,7 +213,7 @@ def cmd_species(a: argparse.Namespace) -> int:
 
 
 COMMANDS = {"run": cmd_run, "validate": cmd_validate, "submit": cmd_submit,
-            "status": cmd_status, "results": cmd_results, "species": cmd_species}
+            "status": cmd_status, "results": cmd_results, "species": cmd_species, "hosts": cmd_hosts}
 
 
 def main(argv: list[str] | None = None) -> int:

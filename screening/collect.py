@@ -12,7 +12,8 @@ from pathlib import Path
 import pandas as pd
 
 from .campaign import Campaign
-from .quantities import evaluate
+from .placement import pose_quantity
+from .quantities import Quantity, evaluate
 from .store import ResultStore, calc_key
 
 COLUMNS = ["quantity", "kind", "value_eV", "interaction_eV", "interaction_cp_eV", "bsse_eV",
@@ -20,9 +21,25 @@ COLUMNS = ["quantity", "kind", "value_eV", "interaction_eV", "interaction_cp_eV"
            "missing"]
 
 
+def expand(campaign: Campaign, store: ResultStore) -> list[Quantity | str]:
+    """The campaign's quantities with each placement replaced by one quantity per stored pose
+    (rank order); a placement that has not run yet stays as its name (a row with a gap)."""
+    out: list[Quantity | str] = []
+    for q in campaign.quantities:
+        if q.placement is None:
+            out.append(q)
+            continue
+        poses = store.get_poses(q.placement.key())
+        out += [pose_quantity(q, p) for p in poses] if poses else [q.name]
+    return out
+
+
 def collect(campaign: Campaign, store: ResultStore) -> pd.DataFrame:
-    """One row per quantity: value and components in eV (NaN where an energy is missing)."""
-    keys = [calc_key(m, campaign.method) for m, _ in campaign.calculations()]
+    """One row per quantity (per kept pose for placements): value and components in eV (NaN
+    where an energy is missing)."""
+    quantities = expand(campaign, store)
+    keys = [calc_key(m, campaign.method) for q in quantities if isinstance(q, Quantity)
+            for m in q.molecules()]
     energies = store.energies(keys)
     paths = {}
     for q in campaign.quantities:
@@ -31,7 +48,9 @@ def collect(campaign: Campaign, store: ResultStore) -> pd.DataFrame:
             found = store.get_path(key)
             if found is not None:
                 paths[key] = found
-    rows = [evaluate(q, campaign.method, energies, paths) for q in campaign.quantities]
+    rows = [evaluate(q, campaign.method, energies, paths) if isinstance(q, Quantity) else
+            {"quantity": q, "kind": "binding", "method": campaign.method.label,
+             "missing": f"poses of {q} (placement not run)"} for q in quantities]
     table = pd.DataFrame(rows)
     for col in COLUMNS:
         if col not in table:

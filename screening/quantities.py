@@ -15,6 +15,8 @@ binding / adsorption
     * ``deformation`` = Σ [E(fragment frozen) − E(fragment relaxed)] (≥ 0 at a minimum)
 
     ``value`` = interaction_cp + deformation with counterpoise, else interaction + deformation.
+    With ``placement`` (host + guest + sites) the complexes are the kept poses of
+    :mod:`screening.placement`, one row each, referenced to the relaxed host and guest.
 desolvation
     −ΔE with ΔE = E(Li⁺·A) − E(A) − E(Li⁺), A the solvent/polymer shell (seed 004, eq. 4): the
     negative of the binding energy of the ion to the shell, with the same components.
@@ -38,6 +40,7 @@ from ase.units import Hartree
 from .geometry import Molecule
 from .methods import Method
 from .neb import PathSpec
+from .placement import PlacementSpec
 from .store import calc_key
 
 KINDS = ("binding", "adsorption", "desolvation", "dissociation", "reaction", "barrier")
@@ -96,6 +99,7 @@ class Quantity:
     counterpoise: bool = False
     description: str = ""
     path: PathSpec | None = None
+    placement: PlacementSpec | None = None
 
     def frozen_fragment(self, f: Fragment, full_basis: bool) -> Molecule:
         assert self.complex is not None
@@ -143,7 +147,11 @@ class Quantity:
         return out
 
     def molecules(self) -> list[Molecule]:
-        """Every distinct molecule whose energy this quantity needs."""
+        """Every distinct molecule whose energy this quantity needs (for a placement: the host
+        and the guest; the poses are known once placed, see :func:`placement.pose_quantity`)."""
+        if self.placement is not None:
+            assert self.placement.host_molecule is not None
+            return [self.placement.host_molecule, self.placement.guest]
         seen: dict[str, Molecule] = {}
         for r in self.reactions().values():
             for t in r.terms:
@@ -199,6 +207,7 @@ def quantity_to_dict(q: Quantity) -> dict:
         "terms": [{"coefficient": t.coefficient, "molecule": t.molecule.to_dict(),
                    "role": t.role} for t in q.terms],
         "path": q.path.to_dict() if q.path else None,
+        "placement": q.placement.to_dict() if q.placement else None,
     }
 
 
@@ -215,4 +224,5 @@ def quantity_from_dict(d: dict) -> Quantity:
         tuple(Term(t["coefficient"], Molecule.from_dict(t["molecule"]), t["role"])
               for t in d.get("terms", [])),
         d.get("counterpoise", False), d.get("description", ""),
-        PathSpec.from_dict(d["path"]) if d.get("path") else None)
+        PathSpec.from_dict(d["path"]) if d.get("path") else None,
+        PlacementSpec.from_dict(d["placement"]) if d.get("placement") else None)

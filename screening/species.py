@@ -117,6 +117,9 @@ def build_from_smiles(smiles: str, charge: int = 0, multiplicity: int = 1, seed:
     params = AllChem.ETKDGv3()
     params.randomSeed = seed
     ids = list(AllChem.EmbedMultipleConfs(rdmol, n_conformers, params))
+    if not ids:  # long flexible chains: start from random coordinates instead
+        params.useRandomCoords = True
+        ids = list(AllChem.EmbedMultipleConfs(rdmol, n_conformers, params))
     if not ids:
         raise InputError(f"RDKit could not embed {smiles!r}")
     energies = [e for _, e in AllChem.MMFFOptimizeMoleculeConfs(rdmol, maxIters=5000)]

@@ -156,6 +156,32 @@ class ResultStore:
         rows = list(self._db.select(path_key=path_key, limit=1))
         return dict(rows[0].data["result"]) if rows else None
 
+    def put_poses(self, placement_key: str, poses: list, labels: dict | None = None) -> None:
+        """Store (or replace) the kept poses of one placement, rank 1 first.
+
+        The GFN2-xTB ranking energy goes in ``data`` only: it is for ordering, not for tables.
+        """
+        from ase import Atoms
+
+        for row in self._db.select(placement_key=placement_key):
+            self._db.delete([row.id])
+        for p in poses:
+            mol = p.molecule
+            kvp = {"placement_key": placement_key, "pose_rank": p.rank, "site": p.site,
+                   "final_site": p.final_site, "name": mol.name, "total_charge": mol.charge,
+                   "multiplicity": mol.multiplicity, **(labels or {})}
+            self._db.write(Atoms(mol.symbols, mol.positions), key_value_pairs=kvp,
+                           data={"pose": p.to_dict()})
+
+    def get_poses(self, placement_key: str) -> list | None:
+        """The stored poses of a placement (rank order), or None if it has not run."""
+        from .placement import Pose
+
+        rows = list(self._db.select(placement_key=placement_key))
+        if not rows:
+            return None
+        return sorted((Pose.from_dict(r.data["pose"]) for r in rows), key=lambda p: p.rank)
+
     def paths(self) -> pd.DataFrame:
         """One row per stored path."""
         cols = ["name", "status", "forward_eV", "reverse_eV", "max_force_eV_A", "steps",

@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from screening.engines.pyscf import optimize
+from screening.engines.xtb import xtb_relaxed
 from screening.geometry import Molecule, bonded_pairs, write_xyz
 from screening.methods import PRESETS
 from screening.species import LIBRARY, build_from_smiles, get_species, tfsi_conformer
@@ -37,14 +38,7 @@ LEVEL = "B3LYP-D3BJ/def2-SVP(DF)"
 
 def xtb_prerelaxed(mol: Molecule) -> Molecule:
     """GFN2-xTB (tblite) relaxation to 0.05 eV/Å: a cheap start for the DFT relaxation."""
-    from ase.optimize import BFGS
-    from tblite.ase import TBLite
-
-    atoms = mol.to_atoms()
-    atoms.calc = TBLite(method="GFN2-xTB", charge=mol.charge, multiplicity=mol.multiplicity,
-                        verbosity=0)
-    BFGS(atoms, logfile=None).run(fmax=0.05, steps=500)
-    return Molecule.from_atoms(atoms, mol.charge, mol.multiplicity, name=mol.name)
+    return xtb_relaxed(mol, steps=500)[0]
 
 
 def relaxed(mol: Molecule, prerelax: bool = False) -> Molecule:

@@ -37,14 +37,26 @@ def _pool_worker(mol: dict, method: dict, db: str, labels: dict, threads: int) -
     return calculate(mol, method, db, labels)
 
 
-def _precompute(campaign: Campaign, todo: list, db: str, workers: int, progress: Progress
-                ) -> None:
+def _pending_energies(lp, wf_id: int, results: ResultStore
+                      ) -> tuple[list[tuple[dict, dict, dict]], int]:
+    """(molecule, method, labels) of the workflow's energy Fireworks whose result is not stored,
+    and the number of energy Fireworks in all."""
+    nodes = lp.workflows.find_one({"nodes": wf_id}, {"nodes": 1})["nodes"]
+    out, total = [], 0
+    for fw in lp.fireworks.find({"fw_id": {"$in": nodes}, "spec.calc_key": {"$exists": True}}):
+        total += 1
+        if results.get_key(fw["spec"]["calc_key"]) is None:
+            task = fw["spec"]["_tasks"][0]
+            out.append((task["molecule"], task["method"], task.get("labels") or {}))
+    return out, total
+
+
+def _precompute(todo: list, db: str, workers: int, progress: Progress) -> None:
     threads = max(1, (os.cpu_count() or 1) // workers)
-    method = campaign.method.to_dict()
     done = 0
     with ProcessPoolExecutor(workers) as pool:
-        futures = {pool.submit(_pool_worker, m.to_dict(), method, db, labels, threads): labels
-                   for m, labels in sorted(todo, key=lambda ml: -ml[0].natoms)}
+        futures = {pool.submit(_pool_worker, m, method, db, labels, threads): labels
+                   for m, method, labels in sorted(todo, key=lambda t: -len(t[0]["symbols"]))}
         for fut in as_completed(futures):
             done += 1
             labels = futures[fut]
@@ -98,24 +110,26 @@ def run_local(campaign: Campaign, db: str | None = None, store: str | os.PathLik
     lock = lock_store(store_path)
     try:
         lp = embedded_launchpad(store_path)
-        calcs = campaign.calculations()
-        todo = [(m, lab) for m, lab in calcs if results.get(m, campaign.method) is None]
-        say(f"campaign {campaign.name}: {len(campaign.quantities)} quantities, {len(calcs)} "
-            f"calculations at {campaign.method.label}: {len(calcs) - len(todo)} already stored, "
-            f"{len(todo)} to compute")
-        if workers > 1 and todo:
-            _precompute(campaign, todo, db_url, workers, say)
         wf_id = _find_or_add_workflow(lp, campaign, db_url, output)
         flush(lp)
         launch_dir = store_path.resolve().parent / "launches"
         launch_dir.mkdir(parents=True, exist_ok=True)
-        nodes = lp.workflows.find_one({"nodes": wf_id}, {"nodes": 1})["nodes"]
+        n_calcs = len(campaign.calculations())
+        say(f"campaign {campaign.name}: {len(campaign.quantities)} quantities, {n_calcs} "
+            f"calculations at {campaign.method.label}"
+            + (f", {sum(q.placement is not None for q in campaign.quantities)} placements "
+               "(their poses add calculations)" if any(q.placement for q in campaign.quantities)
+               else ""))
         step = 0
-        while True:  # next READY firework of this workflow, largest first
-            fw = lp.fireworks.find_one({"fw_id": {"$in": nodes}, "state": "READY"},
+
+        def launch(query: dict) -> bool:
+            """Launch the next READY firework of the workflow matching ``query``."""
+            nonlocal step
+            nodes = lp.workflows.find_one({"nodes": wf_id}, {"nodes": 1})["nodes"]
+            fw = lp.fireworks.find_one({"fw_id": {"$in": nodes}, "state": "READY", **query},
                                        {"fw_id": 1, "name": 1}, sort=[("spec._priority", -1)])
             if fw is None:
-                break
+                return False
             step += 1
             t0 = time.perf_counter()
             with contextlib.chdir(launch_dir):
@@ -124,10 +138,23 @@ def run_local(campaign: Campaign, db: str | None = None, store: str | os.PathLik
             done = lp.get_fw_by_id(fw["fw_id"])
             data = _stored_data(done)
             how = "stored" if data.get("computed") is False else "computed"
-            energy = f": E = {data['energy_hartree']:.8f} Eh ({how})" if "energy_hartree" in data \
-                else ""
+            energy = f": E = {data['energy_hartree']:.8f} Eh ({how})" \
+                if "energy_hartree" in data else ""
+            if "poses" in data:
+                energy = f": {data['poses']} poses kept, {data['calculations']} calculations added"
             say(f"[{step}/{len(nodes)}] {fw['name']}{energy} {done.state} in "
                 f"{time.perf_counter() - t0:.1f} s")
+            return True
+
+        while launch({"spec.placement_key": {"$exists": True}}):  # placements add calculations
+            pass
+        todo, total = _pending_energies(lp, wf_id, results)
+        say(f"{total} single points: {total - len(todo)} already stored, {len(todo)} to compute")
+        if workers > 1 and todo:
+            _precompute(todo, db_url, workers, say)
+        while launch({}):
+            pass
+        nodes = lp.workflows.find_one({"nodes": wf_id}, {"nodes": 1})["nodes"]
         failed = [f["name"] for f in lp.fireworks.find({"fw_id": {"$in": nodes},
                                                         "state": "FIZZLED"}, {"name": 1})]
         if failed:

@@ -65,6 +65,48 @@ class PathTask(FiretaskBase):
 
 
 @explicit_serialize
+class PlaceTask(FiretaskBase):
+    """Place a guest in a host (GFN2-xTB ranking, :mod:`screening.placement`), store the kept
+    poses, then insert one energy Firework per pose calculation before this Firework's children
+    (a FireWorks detour), so the collector waits for them.
+
+    Required params: ``quantity`` (quantity_to_dict of a placement quantity), ``method``, ``db``.
+    Optional: ``gpu`` (route the new Fireworks to GPU workers), ``labels``.
+    """
+
+    required_params = ["quantity", "method", "db"]
+    optional_params = ["gpu", "labels"]
+
+    def run_task(self, fw_spec: dict) -> FWAction:
+        from ..placement import pose_quantity, run_placement
+        from ..quantities import quantity_from_dict
+        from .workflow import energy_firework
+
+        q = quantity_from_dict(self["quantity"])
+        spec = q.placement
+        store = ResultStore(self["db"])
+        key = spec.key()
+        poses = store.get_poses(key)
+        placed = poses is None
+        if placed:
+            poses = run_placement(spec, progress=lambda m: print(m, flush=True))
+            store.put_poses(key, poses, self.get("labels"))
+        method = Method(**self["method"])
+        known = {m.key() for m in q.molecules()}
+        fws, seen = [], set(known)
+        for pose in poses:
+            for mol in pose_quantity(q, pose).molecules():
+                if mol.key() not in seen:
+                    seen.add(mol.key())
+                    labels = {**(self.get("labels") or {}), "job": f"{q.name} :: {mol.name}"}
+                    fws.append(energy_firework(mol, method, self["db"], labels,
+                                               self.get("gpu", False)))
+        return FWAction(stored_data={"placement_key": key, "poses": len(poses),
+                                     "placed": placed, "calculations": len(fws)},
+                        detours=fws or None)
+
+
+@explicit_serialize
 class CollectTask(FiretaskBase):
     """Tabulate a campaign's quantities from the store; writes CSV and a figure to ``output``.
 

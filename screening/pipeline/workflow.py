@@ -1,4 +1,5 @@
-"""Workflow factory: one Firework per calculation, one per NEB path, one collector at the end."""
+"""Workflow factory: one Firework per calculation, one per NEB path, one per guest placement
+(which adds its poses' calculations when it has run), one collector at the end."""
 
 from __future__ import annotations
 
@@ -8,10 +9,24 @@ from fireworks import Firework, Workflow
 from fireworks.user_objects.dupefinders.dupefinder_exact import DupeFinderExact
 
 from ..campaign import Campaign
+from ..geometry import Molecule
+from ..methods import Method
+from ..quantities import quantity_to_dict
 from ..store import calc_key
-from .tasks import CollectTask, EnergyTask, PathTask
+from .tasks import CollectTask, EnergyTask, PathTask, PlaceTask
 
 GPU_CATEGORY = "gpu"
+
+
+def energy_firework(mol: Molecule, method: Method, db: str, labels: dict,
+                    gpu: bool = False) -> Firework:
+    """One single-point Firework (largest molecules first; exact duplicates merged)."""
+    spec = {"_priority": mol.natoms, "_dupefinder": DupeFinderExact(),
+            "calc_key": calc_key(mol, method)}
+    if gpu:
+        spec["_category"] = GPU_CATEGORY
+    task = EnergyTask(molecule=mol.to_dict(), method=method.to_dict(), db=db, labels=labels)
+    return Firework([task], spec=spec, name=labels["job"][:200])
 
 
 def build_workflow(campaign: Campaign, db: str, output: str | Path,
@@ -30,13 +45,15 @@ def build_workflow(campaign: Campaign, db: str, output: str | Path,
     fws = []
     by_key: dict[str, Firework] = {}
     for mol, labels in campaign.calculations():
-        spec = {"_priority": mol.natoms, "_dupefinder": DupeFinderExact(),
-                "calc_key": calc_key(mol, campaign.method)}
-        if gpu:
-            spec["_category"] = GPU_CATEGORY
-        task = EnergyTask(molecule=mol.to_dict(), method=method, db=db, labels=labels)
-        by_key[mol.key()] = Firework([task], spec=spec, name=labels["job"][:200])
+        by_key[mol.key()] = energy_firework(mol, campaign.method, db, labels, gpu)
         fws.append(by_key[mol.key()])
+    for q in campaign.quantities:  # one Firework per placement; it adds its poses' Fireworks
+        if q.placement is None:
+            continue
+        spec = {"_priority": 10_000, "placement_key": q.placement.key()}
+        task = PlaceTask(quantity=quantity_to_dict(q), method=method, db=db, gpu=gpu,
+                         labels={"campaign": campaign.name, "job": q.name})
+        fws.append(Firework([task], spec=spec, name=f"{q.name} :: place"))
     for q in campaign.quantities:  # one Firework per path, after its endpoints
         if q.path is None:
             continue

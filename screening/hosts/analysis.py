@@ -1,0 +1,191 @@
+"""Geometry analysis shared by the host builders: bond graphs, cavities, windows and sites.
+
+Radii: van der Waals radii from ASE (Bondi/Mantina where known, 2.0 Å otherwise). Sizes are
+diameters of the largest sphere that touches no atom's van der Waals sphere (Å).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+from ase.data import atomic_numbers, covalent_radii, vdw_radii
+from scipy.optimize import minimize
+
+from ..geometry import Molecule, parse_xyz_header, read_xyz, write_xyz
+from ..species import structures_dir
+from . import Site
+
+
+def vdw_radius(symbols: list[str] | tuple[str, ...]) -> np.ndarray:
+    """Van der Waals radii in Å (2.0 where ASE has none)."""
+    r = np.array([vdw_radii[atomic_numbers[s]] for s in symbols], float)
+    return np.where(np.isfinite(r), r, 2.0)
+
+
+def bond_graph(symbols, positions, scale: float = 1.2, cell=None) -> list[set[int]]:
+    """Neighbours of each atom: pairs closer than ``scale`` × (sum of covalent radii).
+
+    With ``cell`` (3×3, Å) the structure is periodic in all three directions.
+    """
+    from ase import Atoms
+    from ase.neighborlist import neighbor_list
+
+    atoms = Atoms(list(symbols), positions=np.asarray(positions))
+    if cell is not None:
+        atoms.set_cell(cell)
+        atoms.pbc = True
+    cut = [scale * covalent_radii[atomic_numbers[s]] for s in symbols]
+    i, j = neighbor_list("ij", atoms, cut)
+    graph: list[set[int]] = [set() for _ in symbols]
+    for a, b in zip(i, j):
+        if a != b:
+            graph[a].add(int(b))
+    return graph
+
+
+def clearance(points: np.ndarray, pos: np.ndarray, radii: np.ndarray) -> np.ndarray:
+    """For each point, the distance to the nearest van der Waals surface (Å; < 0 inside one)."""
+    points = np.atleast_2d(points)
+    out = np.empty(len(points))
+    for s in range(0, len(points), 2048):
+        d = np.linalg.norm(points[s:s + 2048, None, :] - pos[None], axis=2) - radii[None]
+        out[s:s + 2048] = d.min(axis=1)
+    return out
+
+
+def cavity(mol: Molecule) -> tuple[np.ndarray, float]:
+    """Centre (Å) and diameter (Å) of the largest empty sphere near the centroid."""
+    pos = np.asarray(mol.positions)
+    radii = vdw_radius(mol.symbols)
+    res = minimize(lambda p: -clearance(p, pos, radii)[0], pos.mean(axis=0), method="Nelder-Mead",
+                   options={"xatol": 1e-3, "fatol": 1e-4})
+    return res.x, 2.0 * float(-res.fun)
+
+
+def fibonacci_sphere(n: int) -> np.ndarray:
+    """``n`` nearly uniform unit vectors."""
+    k = np.arange(n) + 0.5
+    phi = np.arccos(1 - 2 * k / n)
+    theta = np.pi * (1 + 5 ** 0.5) * k
+    return np.stack([np.cos(theta) * np.sin(phi), np.sin(theta) * np.sin(phi), np.cos(phi)], 1)
+
+
+def windows(mol: Molecule, centre: np.ndarray, probe: float = 0.8, n_directions: int = 1500,
+            min_angle_deg: float = 30.0) -> list[tuple[np.ndarray, np.ndarray, float]]:
+    """Openings from a cavity to the outside: (centre, outward normal, diameter) per window.
+
+    Rays from ``centre``: a ray's bottleneck is its smallest clearance; rays whose bottleneck
+    exceeds ``probe`` (Å) are open, and open rays within ``min_angle_deg`` of each other are one
+    window. The diameter is twice the widest bottleneck of the window's rays (a lower bound).
+    """
+    pos = np.asarray(mol.positions)
+    radii = vdw_radius(mol.symbols)
+    reach = float(np.max(np.linalg.norm(pos - centre, axis=1))) + 1.0
+    ts = np.arange(0.0, reach, 0.2)
+    dirs = fibonacci_sphere(n_directions)
+    prof = clearance((centre + dirs[:, None, :] * ts[None, :, None]).reshape(-1, 3), pos, radii)
+    prof = prof.reshape(len(dirs), len(ts))
+    bottleneck = prof.min(axis=1)
+    where = ts[prof.argmin(axis=1)]
+    out: list[tuple[np.ndarray, np.ndarray, float]] = []
+    heads: list[np.ndarray] = []
+    cos_min = np.cos(np.radians(min_angle_deg))
+    for i in np.argsort(-bottleneck):
+        if bottleneck[i] < probe:
+            break
+        if any(dirs[i] @ h > cos_min for h in heads):
+            continue
+        heads.append(dirs[i])
+        out.append((centre + dirs[i] * where[i], dirs[i], 2.0 * float(bottleneck[i])))
+    return out
+
+
+def surface_points(mol: Molecule, n: int = 12, margin: float = 0.0
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """Points on the outer van der Waals surface along ``n`` directions from the centroid.
+
+    Returns (points, outward normals); each point is where the ray from outside first touches a
+    van der Waals sphere, moved ``margin`` Å further out.
+    """
+    pos = np.asarray(mol.positions)
+    radii = vdw_radius(mol.symbols)
+    c = pos.mean(axis=0)
+    reach = float(np.max(np.linalg.norm(pos - c, axis=1) + radii)) + 1.0
+    ts = np.arange(reach, -0.01, -0.2)
+    dirs = fibonacci_sphere(n)
+    pts = []
+    for u in dirs:
+        prof = clearance(c + u * ts[:, None], pos, radii)
+        hit = int(np.argmax(prof < 0)) if (prof < 0).any() else len(ts) - 1
+        pts.append(c + u * (ts[max(hit - 1, 0)] + margin))
+    return np.array(pts), dirs
+
+
+def atom_site(mol: Molecule, graph: list[set[int]], indices: list[int], name: str) -> Site:
+    """A site on coordinating atoms; each normal points from the atom's neighbours to the atom."""
+    pos = np.asarray(mol.positions)
+    centroid = pos.mean(axis=0)
+    normals = []
+    for i in indices:
+        nb = sorted(graph[i])
+        v = pos[i] - pos[nb].mean(axis=0) if nb else pos[i] - centroid
+        if np.linalg.norm(v) < 1e-3:
+            v = pos[i] - centroid
+        normals.append(v / np.linalg.norm(v))
+    return Site(name, "atom", pos[indices], np.array(normals))
+
+
+def coordinating_atoms(mol: Molecule, graph: list[set[int]]) -> dict[str, list[int]]:
+    """Donor atoms by type, from the bond graph (names are site names)."""
+    sym = mol.symbols
+    out: dict[str, list[int]] = {}
+
+    def add(kind: str, i: int) -> None:
+        out.setdefault(kind, []).append(i)
+
+    for i, s in enumerate(sym):
+        nb = [sym[j] for j in graph[i]]
+        if s == "N" and len(nb) == 2 and "H" not in nb and all(x == "C" for x in nb):
+            add("imine_N", i)
+        elif s == "O" and nb == ["C"]:
+            add("carbonyl_O", i)
+        elif s == "O" and len(nb) == 2 and all(x == "C" for x in nb):
+            add("ether_O", i)
+        elif s == "O" and sorted(nb) == ["H", "Si"]:
+            add("silanol_O", i)
+        elif s == "F":
+            add("F", i)
+    return out
+
+
+def recipe_hash(recipe: dict) -> str:
+    """Short content hash of a build recipe (what a cached geometry was made from)."""
+    return hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def cache_path(name: str) -> Path:
+    """``structures/hosts/<name>.xyz``."""
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
+    return structures_dir() / "hosts" / f"{safe}.xyz"
+
+
+def read_cached(name: str, recipe: dict) -> tuple[Molecule, dict] | None:
+    """The cached geometry of ``name`` if it was made by ``recipe``, else None."""
+    path = cache_path(name)
+    if not path.is_file():
+        return None
+    header = parse_xyz_header(path.read_text().splitlines()[1])
+    if header.get("recipe") != recipe_hash(recipe):
+        return None
+    return read_xyz(path, name=name), header
+
+
+def write_cached(name: str, recipe: dict, mol: Molecule, provenance: str) -> Path:
+    """Write ``mol`` to the cache with its recipe hash and provenance in the comment line."""
+    path = cache_path(name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_xyz(mol, path, f"recipe={recipe_hash(recipe)} source=\"{provenance}\"")
+    return path

@@ -1,0 +1,306 @@
+"""Guest placement: poses of a guest at the named sites of a host, clash-filtered, relaxed and
+ranked with GFN2-xTB, near-duplicates removed, the best ``keep`` passed on to DFT.
+
+How a pose is made (rigid guest, one anchor of the site per pose, anchors taken in turn):
+
+* ``cavity`` sites: guest centroid at the anchor ± 0.3 Å; half the orientations put the guest's
+  long axis through a window of the host (so a long anion can thread a cage);
+* ``window`` sites: centroid on the window, shifted up to half the guest's size outwards;
+* ``surface`` sites: centroid beyond the outer van der Waals surface by the guest's radius;
+* ``atom`` sites (donor atoms): a single ion 2.0 Å out along the donor's normal, a molecule's
+  centroid its radius further out.
+
+Clash filter: every host–guest distance ≥ ``clash_scale`` × the sum of van der Waals radii. A
+guest that does not fit rigidly (TFSI⁻ in CC3) is tried at softer scales (down to
+``MIN_CLASH_SCALE``) and left to the relaxation; a relaxed pose whose fragments changed their
+bonding is dropped. GFN2-xTB ranks poses; its energies never reach a results table (it overbinds
+Li⁺ by tens of kcal/mol). Duplicates: guest RMSD after aligning the hosts, atoms matched per
+element (Hungarian), below ``rmsd_threshold`` Å.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from .engines.xtb import xtb_relaxed
+from .errors import InputError
+from .geometry import Molecule
+from .hosts import Host, Site, get_host
+from .hosts.analysis import bond_graph, vdw_radius
+
+MIN_CLASH_SCALE = 0.4
+CLASH_SCALES = (0.65, 0.55, 0.45, MIN_CLASH_SCALE)
+
+
+@dataclass(frozen=True)
+class Pose:
+    """A host ⊃ guest complex (host atoms first). ``xtb_eV`` ranks poses and nothing else."""
+
+    molecule: Molecule
+    site: str
+    rank: int
+    host_atoms: int
+    xtb_eV: float | None = None
+    clash_scale: float = 0.0
+    final_site: str = ""
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["molecule"] = self.molecule.to_dict()
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Pose":
+        return cls(**{**d, "molecule": Molecule.from_dict(d["molecule"])})
+
+
+@dataclass(frozen=True)
+class PlacementSpec:
+    """What to place where: host (library name and builder options), guest, sites, counts."""
+
+    host_name: str
+    host_options: tuple[tuple[str, object], ...]
+    guest: Molecule
+    sites: tuple[str, ...]
+    n_poses: int = 8
+    keep: int = 3
+    seed: int = 7
+    relax: bool = True
+    rmsd_threshold: float = 0.5
+    host_molecule: Molecule | None = field(default=None, compare=False)
+
+    def host(self) -> Host:
+        return get_host(self.host_name, **dict(self.host_options))
+
+    def key(self) -> str:
+        """Content hash: host geometry, guest, sites and sampling settings."""
+        d = self.to_dict()
+        d.pop("host_molecule")
+        d.pop("guest")
+        host_key = self.host_molecule.key() if self.host_molecule else ""
+        payload = json.dumps([host_key, self.guest.key(), d], sort_keys=True, default=str)
+        return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+    def to_dict(self) -> dict:
+        return {"host_name": self.host_name, "host_options": [list(x) for x in self.host_options],
+                "guest": self.guest.to_dict(), "sites": list(self.sites),
+                "n_poses": self.n_poses, "keep": self.keep, "seed": self.seed,
+                "relax": self.relax, "rmsd_threshold": self.rmsd_threshold,
+                "host_molecule": self.host_molecule.to_dict() if self.host_molecule else None}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "PlacementSpec":
+        return cls(d["host_name"], tuple(tuple(x) for x in d["host_options"]),
+                   Molecule.from_dict(d["guest"]), tuple(d["sites"]), d["n_poses"], d["keep"],
+                   d["seed"], d["relax"], d["rmsd_threshold"],
+                   Molecule.from_dict(d["host_molecule"]) if d.get("host_molecule") else None)
+
+
+def _rotation(rng: np.random.Generator) -> np.ndarray:
+    from scipy.spatial.transform import Rotation
+
+    return Rotation.random(random_state=rng).as_matrix()
+
+
+def _align(u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Rotation matrix taking unit vector u onto unit vector v."""
+    c = float(u @ v)
+    if c < -0.999999:
+        axis = np.cross(u, [1.0, 0, 0] if abs(u[0]) < 0.9 else [0, 1.0, 0])
+        axis /= np.linalg.norm(axis)
+        return 2 * np.outer(axis, axis) - np.eye(3)
+    w = np.cross(u, v)
+    k = np.array([[0, -w[2], w[1]], [w[2], 0, -w[0]], [-w[1], w[0], 0]])
+    return np.eye(3) + k + k @ k / (1 + c)
+
+
+def _min_scaled_distance(host_pos, host_r, guest_pos, guest_r) -> float:
+    d = np.linalg.norm(guest_pos[:, None, :] - host_pos[None], axis=2)
+    return float((d / (guest_r[:, None] + host_r[None])).min())
+
+
+def sample_poses(host: Host, guest: Molecule, site_names: list[str] | tuple[str, ...],
+                 n_poses: int, seed: int = 7, tries: int = 400
+                 ) -> list[tuple[str, np.ndarray, float]]:
+    """Rigid, clash-filtered candidate poses: (site, guest positions (Å), clash scale used).
+
+    Deterministic for a given ``seed``. Raises InputError naming the site where no clash-free
+    pose exists even at ``MIN_CLASH_SCALE``.
+    """
+    hpos = np.asarray(host.molecule.positions)
+    hr = vdw_radius(host.molecule.symbols)
+    gpos0 = np.asarray(guest.positions)
+    gpos0 = gpos0 - gpos0.mean(axis=0)
+    gr = vdw_radius(guest.symbols)
+    radius = float(np.max(np.linalg.norm(gpos0, axis=1))) if guest.natoms > 1 else 0.0
+    axis = np.linalg.svd(gpos0)[2][0] if guest.natoms > 2 else np.array([0, 0, 1.0])
+    win = host.sites.get("window")
+    out = []
+    for s_index, name in enumerate(site_names):
+        site = host.site(name)
+        rng = np.random.default_rng([seed, s_index])
+        found = 0
+        for k in range(n_poses * 4):  # more attempts than poses: some anchors may be blocked
+            if found == n_poses:
+                break
+            anchor = k % len(site.points)
+            best: tuple[float, np.ndarray] | None = None
+            for t in range(tries):
+                rot = _rotation(rng)
+                if site.kind == "cavity" and win is not None and t % 2 == 0:
+                    rot = _align(rot @ axis, win.normals[rng.integers(len(win.normals))]) @ rot
+                pos = gpos0 @ rot.T + _centre(site, anchor, radius, guest.natoms, rng)
+                score = _min_scaled_distance(hpos, hr, pos, gr)
+                if best is None or score > best[0]:
+                    best = (score, pos)
+                if score >= CLASH_SCALES[0]:
+                    break
+            assert best is not None
+            scale = next((s for s in CLASH_SCALES if best[0] >= s), None)
+            if scale is not None:
+                out.append((name, best[1], scale))
+                found += 1
+        if not found:
+            raise InputError(f"guest {guest.name or guest.formula} cannot be placed at site "
+                             f"{name!r} of host {host.name} without clashes (no pose keeps "
+                             f"{MIN_CLASH_SCALE} × the van der Waals distances in {tries} "
+                             "orientations per anchor)", field="sites")
+    return out
+
+
+def _centre(site: Site, anchor: int, radius: float, natoms: int, rng: np.random.Generator
+            ) -> np.ndarray:
+    p, n = site.points[anchor], site.normals[anchor]
+    jitter = rng.normal(0.0, 0.3, 3)
+    if site.kind == "cavity":
+        return p + jitter
+    if site.kind == "window":
+        return p + n * rng.uniform(0.0, 0.5 * radius) + 0.5 * jitter
+    if site.kind == "surface":
+        return p + n * (radius + 1.0) + jitter
+    return p + n * (2.0 + (radius if natoms > 1 else 0.0)) + 0.5 * jitter  # donor atom
+
+
+def _same_bonding(before: Molecule, after: Molecule, parts: list[range]) -> bool:
+    """True if no fragment gained or lost a bond within itself."""
+    for part in parts:
+        idx = list(part)
+        g0 = bond_graph([before.symbols[i] for i in idx], np.asarray(before.positions)[idx])
+        g1 = bond_graph([after.symbols[i] for i in idx], np.asarray(after.positions)[idx])
+        if g0 != g1:
+            return False
+    return True
+
+
+def guest_rmsd(a: Pose, b: Pose) -> float:
+    """RMSD (Å) of the guest atoms after aligning the hosts (Kabsch), atoms matched per element."""
+    from scipy.optimize import linear_sum_assignment
+
+    n = a.host_atoms
+    pa, pb = np.asarray(a.molecule.positions), np.asarray(b.molecule.positions)
+    ca, cb = pa[:n].mean(axis=0), pb[:n].mean(axis=0)
+    h = (pb[:n] - cb).T @ (pa[:n] - ca)
+    u, _, vt = np.linalg.svd(h)
+    d = np.sign(np.linalg.det(u @ vt))
+    rot = u @ np.diag([1, 1, d]) @ vt
+    ga, gb = pa[n:] - ca, (pb[n:] - cb) @ rot
+    syms = np.array(a.molecule.symbols[n:])
+    total = 0.0
+    for s in set(syms):
+        idx = np.flatnonzero(syms == s)
+        cost = np.linalg.norm(ga[idx][:, None] - gb[idx][None], axis=2) ** 2
+        r, c = linear_sum_assignment(cost)
+        total += cost[r, c].sum()
+    return float(np.sqrt(total / len(syms)))
+
+
+def _final_site(host: Host, mol: Molecule, site: str) -> str:
+    """For hosts with a cavity, where the guest's centroid ended: ``endo`` (within 0.6 of the
+    centre-to-window distance), ``window`` (up to 1 Å beyond the windows) or ``exo``."""
+    if "endo" not in host.sites or "window" not in host.sites:
+        return site
+    n = host.molecule.natoms
+    c = np.asarray(mol.positions)[n:].mean(axis=0)
+    centre = host.sites["endo"].points[0]
+    window = np.linalg.norm(host.sites["window"].points - centre, axis=1).mean()
+    d = np.linalg.norm(c - centre)
+    return "endo" if d < 0.6 * window else "window" if d < window + 1.0 else "exo"
+
+
+def place(host: Host, guest: Molecule, sites: list[str] | tuple[str, ...], n_poses: int = 8,
+          keep: int = 3, seed: int = 7, relax: bool = True, rmsd_threshold: float = 0.5,
+          progress: Callable[[str], None] | None = None) -> list[Pose]:
+    """The ``keep`` best distinct poses of ``guest`` at ``sites`` of ``host``, ranked by GFN2-xTB.
+
+    The complex's charge is the sum of host and guest charges; its multiplicity, with all
+    unpaired electrons parallel, host + guest − 1. Host atoms stay fixed if ``host.frozen``.
+    """
+    say = progress or (lambda _m: None)
+    hm = host.molecule
+    charge = hm.charge + guest.charge
+    mult = hm.multiplicity + guest.multiplicity - 1
+    n = hm.natoms
+    fixed = list(range(n)) if host.frozen else []
+    candidates = sample_poses(host, guest, sites, n_poses, seed)
+    poses: list[Pose] = []
+    for i, (site, gpos, scale) in enumerate(candidates):
+        start = Molecule.from_arrays(hm.symbols + guest.symbols,
+                                     np.vstack([hm.positions, gpos]), charge, mult,
+                                     name=f"{guest.name or guest.formula}@{host.name}")
+        start.validate(start.name)
+        try:
+            final, energy = xtb_relaxed(start, 0.1, 300, fixed, relax)
+        except Exception as exc:  # an SCF that does not converge: drop the pose, say so
+            say(f"  pose {i + 1}/{len(candidates)} ({site}): GFN2-xTB failed ({exc}); dropped")
+            continue
+        ref = Molecule.from_arrays(hm.symbols + guest.symbols,
+                                   np.vstack([hm.positions, guest.positions]), charge, mult)
+        if not _same_bonding(ref, final, [range(n), range(n, start.natoms)]):
+            say(f"  pose {i + 1}/{len(candidates)} ({site}): bonds changed on relaxation; dropped")
+            continue
+        fsite = _final_site(host, final, site)
+        poses.append(Pose(final, site, 0, n, energy, scale, fsite))
+        say(f"  pose {i + 1}/{len(candidates)} ({site} → {fsite}): GFN2-xTB rank energy "
+            f"{energy:.3f} eV")
+    poses.sort(key=lambda p: p.xtb_eV)
+    distinct: list[Pose] = []
+    for p in poses:
+        if all(guest_rmsd(p, q) > rmsd_threshold for q in distinct):
+            distinct.append(p)
+    if not distinct:
+        raise InputError(f"no pose of {guest.name or guest.formula} at {', '.join(sites)} of "
+                         f"{host.name} survived relaxation", field="sites")
+    out = []
+    for rank, p in enumerate(distinct[:keep], 1):
+        name = f"{guest.name or guest.formula}@{host.name}[{p.final_site}#{rank}]"
+        mol = Molecule(p.molecule.symbols, p.molecule.positions, charge, mult, name=name)
+        out.append(Pose(mol, p.site, rank, n, p.xtb_eV, p.clash_scale, p.final_site))
+    return out
+
+
+def run_placement(spec: PlacementSpec, progress: Callable[[str], None] | None = None
+                  ) -> list[Pose]:
+    """:func:`place` for a campaign's :class:`PlacementSpec`."""
+    return place(spec.host(), spec.guest, spec.sites, spec.n_poses, spec.keep, spec.seed,
+                 spec.relax, spec.rmsd_threshold, progress)
+
+
+def pose_quantity(quantity, pose: Pose):
+    """The binding quantity of one pose: complex = the pose, fragments = host and guest, each
+    referenced to the host and guest alone (so the deformation energy is reported too)."""
+    from .quantities import Fragment, Quantity
+
+    spec = quantity.placement
+    host, guest = spec.host_molecule, spec.guest
+    n, total = pose.host_atoms, pose.molecule.natoms
+    frags = (Fragment(spec.host_name, tuple(range(n)), host.charge, host.multiplicity, host),
+             Fragment(guest.name or "guest", tuple(range(n, total)), guest.charge,
+                      guest.multiplicity, guest))
+    return Quantity(f"{quantity.name} [{pose.final_site} #{pose.rank}]", quantity.kind,
+                    pose.molecule, frags, counterpoise=quantity.counterpoise,
+                    description=quantity.description)

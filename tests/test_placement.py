@@ -1,0 +1,115 @@
+"""Placement: clash-free, distinct, deterministic poses; a campaign that places a guest runs
+through FireWorks to per-pose binding energies; unplaceable guests are refused up front."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from screening.errors import InputError
+from screening.hosts import get_host
+from screening.hosts.analysis import vdw_radius
+from screening.placement import guest_rmsd, place, sample_poses
+from screening.species import get_species
+
+
+def scaled_contact(pose) -> float:
+    """Smallest host–guest distance over the sum of van der Waals radii."""
+    n = pose.host_atoms
+    p, s = np.asarray(pose.molecule.positions), pose.molecule.symbols
+    r = vdw_radius(s)
+    d = np.linalg.norm(p[:n, None] - p[None, n:], axis=2)
+    return float((d / (r[:n, None] + r[None, n:])).min())
+
+
+def test_poses_clash_free_distinct_and_deterministic():
+    host = get_host("PVDF-HFP", units=2)
+    li = get_species("Li+").molecule()
+    poses = place(host, li, ["F"], n_poses=4, keep=3, seed=3)
+    again = place(host, li, ["F"], n_poses=4, keep=3, seed=3)
+    assert [p.molecule.positions for p in poses] == [p.molecule.positions for p in again]
+    assert [p.rank for p in poses] == list(range(1, len(poses) + 1))
+    assert all(a.xtb_eV <= b.xtb_eV for a, b in zip(poses, poses[1:]))
+    for i, p in enumerate(poses):
+        assert scaled_contact(p) > 0.4
+        li_pos = np.asarray(p.molecule.positions[-1])
+        f = [np.linalg.norm(li_pos - np.asarray(x)) for s, x in
+             zip(p.molecule.symbols, p.molecule.positions) if s == "F"]
+        assert 1.7 < min(f) < 2.3  # Li+ sits on a fluorine
+        for q in poses[i + 1:]:
+            assert guest_rmsd(p, q) > 0.5
+
+
+def test_rigid_candidates_respect_the_clash_filter():
+    host = get_host("HKUST-1", cluster="paddlewheel")
+    pc = get_species("PC").molecule()
+    cands = sample_poses(host, pc, ["open_metal", "exo"], 5, seed=1)
+    assert len(cands) == 10
+    hp, hr = np.asarray(host.molecule.positions), vdw_radius(host.molecule.symbols)
+    gr = vdw_radius(pc.symbols)
+    for _site, pos, scale in cands:
+        d = np.linalg.norm(pos[:, None] - hp[None], axis=2) / (gr[:, None] + hr[None])
+        assert d.min() >= scale >= 0.4
+
+
+def test_guest_that_fits_nowhere_is_refused():
+    host = get_host("CC3")
+    with pytest.raises(InputError, match="cannot be placed at site 'endo' of host CC3"):
+        sample_poses(host, host.molecule, ["endo"], 1)
+
+
+def campaign_text(extra: str = "") -> str:
+    return f"""name: placed
+method: {{preset: screening, basis: sto-3g}}
+counterpoise: true
+quantities:
+  - {{name: Li+ on CH3CHF2, kind: binding, host: {{name: PVDF-HFP, units: 1, hfp_units: 0}},
+     guest: Li+, sites: F, poses: 3, keep: 2{extra}}}
+"""
+
+
+def test_placement_campaign_through_fireworks(workdir):
+    (workdir / "c.yaml").write_text(campaign_text())
+    cmd = [sys.executable, "-m", "screening.cli", "run", "c.yaml"]
+    first = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+    assert first.returncode == 0, first.stderr[-3000:]
+    assert "poses kept" in first.stdout
+    import pandas as pd
+
+    table = pd.read_csv(workdir / "results" / "placed" / "quantities.csv")
+    assert len(table) >= 1 and table["quantity"].str.contains(r"\[F #1\]").any()
+    assert table["missing"].isna().all()
+    # Li+ on one C-F: bound, by less than Li+-water (-1.6 eV at good levels) times two
+    assert ((table["value_eV"] < -0.3) & (table["value_eV"] > -3.5)).all()
+    assert (table["bsse_eV"] > 0).all()
+    from screening.store import ResultStore
+
+    store = ResultStore(str(workdir / "results" / "screening.db"))
+    n = store.count()
+    second = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert second.returncode == 0 and "already stored, 0 to compute" in second.stdout
+    assert store.count() == n  # nothing placed or computed twice
+    again = pd.read_csv(workdir / "results" / "placed" / "quantities.csv")
+    assert np.allclose(again["value_eV"], table["value_eV"], atol=1e-8)
+
+
+def test_bad_placement_campaigns_exit_2_and_write_nothing(workdir):
+    bad = {
+        "host": campaign_text().replace("name: PVDF-HFP", "name: CC9"),
+        "site": campaign_text().replace("sites: F", "sites: endo"),
+        "cluster": campaign_text().replace("{name: PVDF-HFP, units: 1, hfp_units: 0}",
+                                           "{name: HKUST-1, cluster: huge}"),
+    }
+    expect = {"host": "host.yaml:5: quantities[0].host: unknown host 'CC9'",
+              "site": "site.yaml:6: quantities[0].sites: host PVDF-HFP_1-0 has no site 'endo'",
+              "cluster": "cluster.yaml:5: quantities[0].host: HKUST-1 has no cluster model 'huge'"}
+    for what, text in bad.items():
+        (workdir / f"{what}.yaml").write_text(text)
+        r = subprocess.run([sys.executable, "-m", "screening.cli", "run", f"{what}.yaml"],
+                           capture_output=True, text=True, timeout=300)
+        assert r.returncode == 2, r.stderr
+        assert expect[what] in r.stderr
+    assert not (workdir / "results").exists()
