@@ -163,17 +163,31 @@ def check_spin(nelectrons: int, charge: int, multiplicity: int, label: str) -> N
             f"cannot have {unpaired} unpaired (parity or count)", label, field="multiplicity")
 
 
+def bond_graph(symbols: Sequence[str], positions, scale: float = 1.2, cell=None
+               ) -> list[set[int]]:
+    """Neighbours of each atom: pairs closer than ``scale`` × (sum of covalent radii).
+
+    With ``cell`` (3×3, Å) the structure is periodic in all three directions.
+    """
+    from ase.neighborlist import neighbor_list
+
+    atoms = Atoms(list(symbols), positions=np.asarray(positions, float).reshape(-1, 3))
+    if cell is not None:
+        atoms.set_cell(cell)
+        atoms.pbc = True
+    cut = [scale * covalent_radii[atomic_numbers[s]] for s in symbols]
+    graph: list[set[int]] = [set() for _ in symbols]
+    for a, b in zip(*neighbor_list("ij", atoms, cut)):
+        if a != b:
+            graph[a].add(int(b))
+    return graph
+
+
 def bonded_pairs(mol: Molecule, scale: float = 1.2) -> list[tuple[int, int]]:
-    """Pairs of real atoms closer than ``scale`` × sum of covalent radii."""
+    """Pairs (i < j) of real atoms closer than ``scale`` × sum of covalent radii."""
     real = mol.real_atoms
-    z = [atomic_numbers[mol.symbols[i]] for i in real]
-    pos = np.asarray(mol.positions)[real]
-    out = []
-    for a in range(len(real)):
-        for b in range(a + 1, len(real)):
-            if np.linalg.norm(pos[a] - pos[b]) < scale * (covalent_radii[z[a]] + covalent_radii[z[b]]):
-                out.append((real[a], real[b]))
-    return out
+    graph = bond_graph([mol.symbols[i] for i in real], np.asarray(mol.positions)[real], scale)
+    return [(real[a], real[b]) for a, nb in enumerate(graph) for b in sorted(nb) if a < b]
 
 
 def parse_xyz_header(comment: str) -> dict[str, str]:

@@ -29,9 +29,9 @@ import numpy as np
 
 from .engines.xtb import xtb_relaxed
 from .errors import InputError
-from .geometry import Molecule
+from .geometry import Molecule, bond_graph
 from .hosts import Host, Site, get_host
-from .hosts.analysis import bond_graph, vdw_radius
+from .hosts.analysis import vdw_radius
 
 MIN_CLASH_SCALE = 0.4
 CLASH_SCALES = (0.65, 0.55, 0.45, MIN_CLASH_SCALE)
@@ -186,15 +186,10 @@ def _centre(site: Site, anchor: int, radius: float, natoms: int, rng: np.random.
     return p + n * (2.0 + (radius if natoms > 1 else 0.0)) + 0.5 * jitter  # donor atom
 
 
-def _same_bonding(before: Molecule, after: Molecule, parts: list[range]) -> bool:
-    """True if no fragment gained or lost a bond within itself."""
-    for part in parts:
-        idx = list(part)
-        g0 = bond_graph([before.symbols[i] for i in idx], np.asarray(before.positions)[idx])
-        g1 = bond_graph([after.symbols[i] for i in idx], np.asarray(after.positions)[idx])
-        if g0 != g1:
-            return False
-    return True
+def _fragment_graphs(mol: Molecule, parts: list[range]) -> list[list[set[int]]]:
+    """Bond graph of each fragment on its own."""
+    pos = np.asarray(mol.positions)
+    return [bond_graph([mol.symbols[i] for i in part], pos[list(part)]) for part in parts]
 
 
 def guest_rmsd(a: Pose, b: Pose) -> float:
@@ -247,6 +242,9 @@ def place(host: Host, guest: Molecule, sites: list[str] | tuple[str, ...], n_pos
     n = hm.natoms
     fixed = list(range(n)) if host.frozen else []
     candidates = sample_poses(host, guest, sites, n_poses, seed)
+    parts = [range(n), range(n, n + guest.natoms)]
+    bonding = _fragment_graphs(Molecule.from_arrays(
+        hm.symbols + guest.symbols, np.vstack([hm.positions, guest.positions])), parts)
     poses: list[Pose] = []
     for i, (site, gpos, scale) in enumerate(candidates):
         start = Molecule.from_arrays(hm.symbols + guest.symbols,
@@ -258,9 +256,7 @@ def place(host: Host, guest: Molecule, sites: list[str] | tuple[str, ...], n_pos
         except Exception as exc:  # an SCF that does not converge: drop the pose, say so
             say(f"  pose {i + 1}/{len(candidates)} ({site}): GFN2-xTB failed ({exc}); dropped")
             continue
-        ref = Molecule.from_arrays(hm.symbols + guest.symbols,
-                                   np.vstack([hm.positions, guest.positions]), charge, mult)
-        if not _same_bonding(ref, final, [range(n), range(n, start.natoms)]):
+        if _fragment_graphs(final, parts) != bonding:  # a fragment gained or lost a bond
             say(f"  pose {i + 1}/{len(candidates)} ({site}): bonds changed on relaxation; dropped")
             continue
         fsite = _final_site(host, final, site)

@@ -29,7 +29,7 @@ from screening.engines.pyscf import optimize
 from screening.engines.xtb import xtb_relaxed
 from screening.geometry import Molecule, bonded_pairs, write_xyz
 from screening.methods import PRESETS
-from screening.species import LIBRARY, build_from_smiles, get_species, tfsi_conformer
+from screening.species import build_from_smiles, get_species, tfsi_conformer
 
 HERE = Path(__file__).resolve().parent
 METHOD = PRESETS["screening"]

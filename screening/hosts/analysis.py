@@ -11,10 +11,10 @@ import json
 from pathlib import Path
 
 import numpy as np
-from ase.data import atomic_numbers, covalent_radii, vdw_radii
+from ase.data import atomic_numbers, vdw_radii
 from scipy.optimize import minimize
 
-from ..geometry import Molecule, parse_xyz_header, read_xyz, write_xyz
+from ..geometry import Molecule, bond_graph, parse_xyz_header, read_xyz, write_xyz
 from ..species import structures_dir
 from . import Site
 
@@ -23,27 +23,6 @@ def vdw_radius(symbols: list[str] | tuple[str, ...]) -> np.ndarray:
     """Van der Waals radii in Å (2.0 where ASE has none)."""
     r = np.array([vdw_radii[atomic_numbers[s]] for s in symbols], float)
     return np.where(np.isfinite(r), r, 2.0)
-
-
-def bond_graph(symbols, positions, scale: float = 1.2, cell=None) -> list[set[int]]:
-    """Neighbours of each atom: pairs closer than ``scale`` × (sum of covalent radii).
-
-    With ``cell`` (3×3, Å) the structure is periodic in all three directions.
-    """
-    from ase import Atoms
-    from ase.neighborlist import neighbor_list
-
-    atoms = Atoms(list(symbols), positions=np.asarray(positions))
-    if cell is not None:
-        atoms.set_cell(cell)
-        atoms.pbc = True
-    cut = [scale * covalent_radii[atomic_numbers[s]] for s in symbols]
-    i, j = neighbor_list("ij", atoms, cut)
-    graph: list[set[int]] = [set() for _ in symbols]
-    for a, b in zip(i, j):
-        if a != b:
-            graph[a].add(int(b))
-    return graph
 
 
 def clearance(points: np.ndarray, pos: np.ndarray, radii: np.ndarray) -> np.ndarray:
@@ -136,6 +115,17 @@ def atom_site(mol: Molecule, graph: list[set[int]], indices: list[int], name: st
             v = pos[i] - centroid
         normals.append(v / np.linalg.norm(v))
     return Site(name, "atom", pos[indices], np.array(normals))
+
+
+def surface_and_donor_sites(mol: Molecule, graph: list[set[int]] | None = None
+                            ) -> dict[str, Site]:
+    """The ``exo`` site (14 points on the outer surface) and one site per donor-atom type."""
+    graph = graph if graph is not None else bond_graph(mol.symbols, mol.positions)
+    pts, normals = surface_points(mol, 14)
+    sites = {"exo": Site("exo", "surface", pts, normals)}
+    for kind, idx in coordinating_atoms(mol, graph).items():
+        sites[kind] = atom_site(mol, graph, idx, kind)
+    return sites
 
 
 def coordinating_atoms(mol: Molecule, graph: list[set[int]]) -> dict[str, list[int]]:

@@ -18,8 +18,7 @@ from ..errors import InputError
 from ..engines.xtb import xtb_relaxed
 from ..geometry import Molecule
 from . import Host, Site
-from .analysis import (atom_site, bond_graph, cavity, coordinating_atoms, read_cached,
-                       surface_points, windows, write_cached)
+from .analysis import cavity, read_cached, surface_and_donor_sites, windows, write_cached
 
 TRIFORMYLBENZENE = "O=Cc1cc(C=O)cc(C=O)c1"
 CAGES = {
@@ -94,17 +93,13 @@ def imine_cage(name: str, aldehyde: str, diamine: str, relax: bool = True) -> Ho
 
 def cage_host(name: str, mol: Molecule, info: dict) -> Host:
     """Sites of a cage: ``endo`` (cavity centre), ``window``, ``exo`` (outer surface), donors."""
-    graph = bond_graph(mol.symbols, mol.positions)
     centre, diameter = cavity(mol)
     wins = windows(mol, centre)
     sites = {"endo": Site("endo", "cavity", centre, np.zeros(3))}
     if wins:
         sites["window"] = Site("window", "window", np.array([w[0] for w in wins]),
                                np.array([w[1] for w in wins]))
-    pts, normals = surface_points(mol, 14)
-    sites["exo"] = Site("exo", "surface", pts, normals)
-    for kind, idx in coordinating_atoms(mol, graph).items():
-        sites[kind] = atom_site(mol, graph, idx, kind)
+    sites.update(surface_and_donor_sites(mol))
     info = {**info, "cavity_centre_A": [round(float(x), 3) for x in centre],
             "cavity_diameter_A": round(diameter, 2),
             "window_diameters_A": [round(w[2], 2) for w in wins]}

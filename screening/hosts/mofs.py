@@ -31,7 +31,8 @@ import numpy as np
 from ..errors import InputError
 from ..geometry import Molecule
 from . import Host, Site
-from .analysis import atom_site, bond_graph, coordinating_atoms, surface_points
+from ..geometry import bond_graph
+from .analysis import surface_and_donor_sites
 
 
 @dataclass(frozen=True)
@@ -156,8 +157,6 @@ def carve(structure, centre_frac, n_nodes: int, metal_charge: dict, linker_charg
     kept_linkers = [c for c in linkers if any(graph[i] & kept_metals for i in c)]
     keep = set(kept_metals).union(*kept_linkers) if kept_linkers else set(kept_metals)
     lost = {i: [m for m in graph[i] if m in metals and m not in kept_metals] for i in keep}
-    new_sym = [syms[i] for i in sorted(keep)]
-    new_pos = [pos[i] for i in sorted(keep)]
     book = {"metal_nodes": n_nodes, "metals": len(kept_metals), "linkers": len(kept_linkers),
             "protonated": 0, "truncated": 0, "cap": cap}
     charge = sum(metal_charge[syms[i]] for i in kept_metals)
@@ -166,32 +165,26 @@ def carve(structure, centre_frac, n_nodes: int, metal_charge: dict, linker_charg
         if formula not in linker_charge:
             raise InputError(f"{name}: linker {formula} has no charge on record")
         charge += linker_charge[formula]
+    caps: list[tuple[int, int]] = []  # (atom that gets an H, atom it points to)
     removed: set[int] = set()
-    if cap == "protonate":
-        for i in sorted(keep):
-            for m in lost[i]:
-                u = (pos[m] - pos[i]) / np.linalg.norm(pos[m] - pos[i])
-                new_sym.append("H")
-                new_pos.append(pos[i] + XH_LENGTH[syms[i]] * u)
-                book["protonated"] += 1
-                charge += 1
+    if cap == "protonate":  # each donor that lost its metal gets an H along the old bond
+        caps = [(i, m) for i in sorted(keep) for m in lost[i]]
+        book["protonated"] = len(caps)
     else:  # truncate: drop each group that lost its metal, cap the carbon it hung from
         donors = {i for i in keep if lost[i]}
         groups = {c for i in donors for c in graph[i]
                   if c in keep and len(graph[c] & donors) >= 2}
         removed = donors | groups
+        caps = [(j, c) for c in sorted(groups) for j in graph[c]
+                if j in keep and j not in removed]
         book["truncated"] = len(groups)
-        charge += len(groups)
-        new_sym, new_pos = [], []
-        for i in sorted(keep - removed):
-            new_sym.append(syms[i])
-            new_pos.append(pos[i])
-        for c in sorted(groups):
-            for j in graph[c]:
-                if j in keep and j not in removed:
-                    u = (pos[c] - pos[j]) / np.linalg.norm(pos[c] - pos[j])
-                    new_sym.append("H")
-                    new_pos.append(pos[j] + XH_LENGTH[syms[j]] * u)
+    charge += len(caps) if cap == "protonate" else book["truncated"]
+    kept = sorted(keep - removed)
+    new_sym = [syms[i] for i in kept] + ["H"] * len(caps)
+    new_pos = [pos[i] for i in kept]
+    for i, j in caps:
+        u = (pos[j] - pos[i]) / np.linalg.norm(pos[j] - pos[i])
+        new_pos.append(pos[i] + XH_LENGTH[syms[i]] * u)
     n_cu = sum(1 for i in kept_metals if syms[i] == "Cu")
     mult = n_cu + 1
     book.update(charge=charge, multiplicity=mult,
@@ -274,7 +267,6 @@ def _cluster_sites(mol: Molecule, centre: str, spec: CellSpec) -> dict[str, Site
     """Open metal sites (axial Cu of a paddlewheel), the pore/window at the carving centre
     (the origin of the cluster's frame), the outer surface and donor atoms."""
     pos = np.asarray(mol.positions)
-    graph = bond_graph(mol.symbols, mol.positions)
     sites: dict[str, Site] = {}
     cu = [i for i, s in enumerate(mol.symbols) if s == "Cu"]
     if cu:
@@ -289,10 +281,7 @@ def _cluster_sites(mol: Molecule, centre: str, spec: CellSpec) -> dict[str, Site
     if len(metals) >= 3:  # a ring of nodes around the centre: a window through it
         _, _, vt = np.linalg.svd(metals - metals.mean(axis=0))
         sites["window"] = Site("window", "window", np.zeros(3), vt[2])
-    pts, normals = surface_points(mol, 14)
-    sites["exo"] = Site("exo", "surface", pts, normals)
-    for kind, idx in coordinating_atoms(mol, graph).items():
-        sites[kind] = atom_site(mol, graph, idx, kind)
+    sites.update(surface_and_donor_sites(mol))
     return sites
 
 

@@ -18,15 +18,12 @@ bond capped as a silanol: a neutral, closed-shell hydroxylated cluster.
 
 from __future__ import annotations
 
-import numpy as np
 
 from ..engines.xtb import xtb_relaxed
 from ..errors import InputError
 from ..geometry import Molecule
 from . import Host
-from .analysis import (atom_site, bond_graph, coordinating_atoms, read_cached, surface_points,
-                       write_cached)
-from . import Site
+from .analysis import read_cached, surface_and_donor_sites, write_cached
 
 SIDE_CHAINS = {
     "P(DOA)": "C(=O)OCC1COC(=O)O1",
@@ -71,16 +68,7 @@ def oligomer(polymer: str, units: int = 4, hfp_units: int = 1, seed: int = 7) ->
     info = {"source": "RDKit ETKDGv3 + MMFF94 (lowest of 4 conformers), GFN2-xTB relaxed",
             "smiles": smiles,
             "charge": 0, "multiplicity": 1, "units": units}
-    return Host(name, mol, _sites(mol), info)
-
-
-def _sites(mol: Molecule) -> dict[str, Site]:
-    graph = bond_graph(mol.symbols, mol.positions)
-    pts, normals = surface_points(mol, 14)
-    sites = {"exo": Site("exo", "surface", pts, normals)}
-    for kind, idx in coordinating_atoms(mol, graph).items():
-        sites[kind] = atom_site(mol, graph, idx, kind)
-    return sites
+    return Host(name, mol, surface_and_donor_sites(mol), info)
 
 
 def quartz():
@@ -106,7 +94,7 @@ def silica_cluster(silicons: int = 8) -> Host:
     mol, book = carve(s, centre, silicons, {"Si": 4}, {"O": -2}, "protonate",
                       f"SiO2-{silicons}Si")
     info = {"source": "α-quartz carved by screening.hosts.mofs.carve, silanol caps", **book}
-    return Host(mol.name, mol, _sites(mol), info, frozen=True)
+    return Host(mol.name, mol, surface_and_donor_sites(mol), info, frozen=True)
 
 
 def interface(units: int = 4, silicons: int = 8) -> Host:
@@ -134,7 +122,7 @@ def interface(units: int = 4, silicons: int = 8) -> Host:
     info = {"source": "SiO2 cluster + PVDF-HFP oligomer placed and relaxed with GFN2-xTB",
             "silica_atoms": [0, n_si - 1], "polymer_atoms": [n_si, mol.natoms - 1],
             "charge": 0, "multiplicity": 1}
-    return Host(name, mol, _sites(mol), info, frozen=True)
+    return Host(name, mol, surface_and_donor_sites(mol), info, frozen=True)
 
 
 def _oligomer_builder(polymer: str):
