@@ -501,12 +501,6 @@ def _load_placement(ctx: _Ctx, q: _Map, structures: dict, path: str) -> Placemen
     relax = q.get("relax", True)
     if not isinstance(relax, bool):
         raise ctx.error("must be true or false", q, "relax", f"{path}.relax")
-    if relax:  # poses are GFN2-xTB geometries: the guest's reference is too (DFT//xTB)
-        from .engines.xtb import xtb_relaxed
-
-        relaxed = xtb_relaxed(guest)[0] if guest.natoms > 1 else guest
-        guest = Molecule(relaxed.symbols, relaxed.positions, guest.charge, guest.multiplicity,
-                         name=f"{q['guest']} (GFN2-xTB)" if guest.natoms > 1 else str(q["guest"]))
     charge = host.molecule.charge + guest.charge
     mult = host.molecule.multiplicity + guest.multiplicity - 1
     try:
@@ -515,6 +509,13 @@ def _load_placement(ctx: _Ctx, q: _Map, structures: dict, path: str) -> Placemen
         sample_poses(host, guest, sites, 1, counts["seed"])
     except InputError as exc:
         raise ctx.error(exc.message, q, "guest", f"{path}.guest") from None
+    # only once the guest fits: poses are GFN2-xTB geometries, so is the guest's reference
+    if relax:
+        from .engines.xtb import xtb_relaxed
+
+        relaxed = xtb_relaxed(guest)[0] if guest.natoms > 1 else guest
+        guest = Molecule(relaxed.symbols, relaxed.positions, guest.charge, guest.multiplicity,
+                         name=f"{q['guest']} (GFN2-xTB)" if guest.natoms > 1 else str(q["guest"]))
     return PlacementSpec(hname, tuple(sorted(opts.items())), guest, tuple(sites),
                          counts["poses"], counts["keep"], counts["seed"], relax,
                          host_molecule=host.molecule)

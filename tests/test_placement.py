@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -106,6 +107,16 @@ def test_bad_placement_campaigns_exit_2_and_write_nothing(workdir):
     expect = {"host": "host.yaml:5: quantities[0].host: unknown host 'CC9'",
               "site": "site.yaml:6: quantities[0].sites: host PVDF-HFP_1-0 has no site 'endo'",
               "cluster": "cluster.yaml:5: quantities[0].host: HKUST-1 has no cluster model 'huge'"}
+    cc3 = Path(__file__).resolve().parent.parent / "structures" / "hosts" / "CC3.xyz"
+    bad["fits"] = f"""name: nofit
+method: screening
+structures:
+  big: {{file: {cc3}}}
+quantities:
+  - {{name: cage in cage, kind: binding, host: CC3, guest: big, sites: endo}}
+"""
+    expect["fits"] = ("fits.yaml:6: quantities[0].guest: guest big cannot be placed at site "
+                      "'endo' of host CC3 without clashes")
     for what, text in bad.items():
         (workdir / f"{what}.yaml").write_text(text)
         r = subprocess.run([sys.executable, "-m", "screening.cli", "run", f"{what}.yaml"],
