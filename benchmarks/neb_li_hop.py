@@ -1,12 +1,12 @@
-"""NEB benchmark: Li⁺ hopping between neighbouring CF₂ sites of a PVDF tetramer (27 atoms).
+"""NEB benchmark: Li⁺ hopping between two F sites of a PVDF oligomer (27 atoms).
 
-H–(CH₂–CF₂)₄–H from RDKit (ETKDG seed 7 + MMFF94, all-trans backbone not enforced), the chain
-frozen; Li⁺ starts 2.0 Å from both F of one CF₂ pair-site and ends at the next one along the chain;
-endpoints relaxed (Li⁺ only) with geomeTRIC, then climbing-image NEB, both at
-B3LYP-D3(BJ)/def2-SVP. Reports wall time, force calls and the barrier; ``--mode xtb-path`` for
-the DFT//GFN2-xTB variant.
+H–(CH₂–CF₂)₄–H, the cached GFN2-xTB host ``PVDF-HFP`` (units 4, hfp_units 0); the hop's two
+states come from :func:`screening.hops.hop_endpoints` (automatic anchors, atoms beyond 6 Å of
+both ion positions fixed), are pre-relaxed with GFN2-xTB, then the climbing-image band is
+converged. Reports the wall time of each stage, NEB steps, force calls and the barrier.
 
-Usage: .venv/bin/python benchmarks/neb_li_hop.py [--images 3] [--mode dft] [--threads 2]
+Usage: .venv/bin/python benchmarks/neb_li_hop.py [--mode xtb-path|dft] [--basis def2-svp]
+       [--images 3] [--max-steps 200] [--relax-endpoints] [--threads 2]
 """
 
 from __future__ import annotations
@@ -18,59 +18,55 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
-def pvdf_hop() -> tuple:
-    from screening.geometry import Molecule, bonded_pairs
-    from screening.species import build_from_smiles
-
-    chain = build_from_smiles("C(F)(F)CC(F)(F)CC(F)(F)CC(F)(F)C", seed=7)[0]
-    pos = np.asarray(chain.positions)
-    bonds = bonded_pairs(chain)
-    cf2 = [i for i, s in enumerate(chain.symbols) if s == "C" and
-           sum(1 for a, b in bonds if i in (a, b) and chain.symbols[b if a == i else a] == "F") == 2]
-
-    def site(c1: int, c2: int) -> np.ndarray:
-        """Li⁺ 2.0 Å out from the midpoint of the F atoms of two neighbouring CF₂ groups."""
-        fs = [b if a in (c1, c2) else a for a, b in bonds
-              if (a in (c1, c2) or b in (c1, c2)) and "F" in (chain.symbols[a], chain.symbols[b])]
-        centre = pos[fs].mean(axis=0)
-        out = centre - pos[[c1, c2]].mean(axis=0)
-        return centre + 1.2 * out / np.linalg.norm(out)
-
-    ends = [site(cf2[0], cf2[1]), site(cf2[1], cf2[2])]
-    mols = [Molecule.from_arrays(["Li", *chain.symbols], [e, *pos], 1, 1, name=f"Li+PVDF {k}")
-            for k, e in enumerate(ends)]
-    return mols, tuple(range(1, chain.natoms + 1))
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--mode", default="xtb-path", choices=("dft", "xtb-path"))
+    ap.add_argument("--basis", default="def2-svp")
     ap.add_argument("--images", type=int, default=3)
-    ap.add_argument("--mode", default="dft", choices=("dft", "xtb-path"))
+    ap.add_argument("--max-steps", type=int, default=200)
+    ap.add_argument("--relax-endpoints", action="store_true",
+                    help="also relax the endpoints with geomeTRIC at the DFT level")
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     args = ap.parse_args()
     os.environ["SCREENING_THREADS"] = str(args.threads)
+    from screening.hops import hop_endpoints
+    from screening.hosts import get_host
     from screening.methods import get_method
     from screening.neb import PathSpec, run_path
+    from screening.species import get_species
     from screening.store import ResultStore
 
-    (ini, fin), fixed = pvdf_hop()
+    host = get_host("PVDF-HFP", units=4, hfp_units=0)
+    ends = hop_endpoints(host, get_species("Li+").molecule(), "F", "F")
+    method = get_method({"preset": "screening", "basis": args.basis})
     work = Path(tempfile.mkdtemp(prefix="screening-neb-"))
-    spec = PathSpec("Li+ hop along PVDF", ini, fin, images=args.images, fixed=fixed,
-                    relax_endpoints=True, mode=args.mode)
-    t0 = time.perf_counter()
-    r = run_path(spec, get_method("screening"), ResultStore(work / "r.db"), work / "band",
-                 progress=lambda m: print(m, flush=True))
-    print(f"{ini.natoms} atoms, {args.images} images, mode {args.mode}, {args.threads} threads")
-    print(f"  status {r.status}; barrier forward {r.forward_eV:.3f} eV, reverse "
-          f"{r.reverse_eV:.3f} eV [{r.method}]")
-    print(f"  wall {time.perf_counter() - t0:.0f} s (endpoint relaxation included), NEB steps "
-          f"{r.steps}, force calls {r.force_calls}")
+    spec = PathSpec("Li+ hop along PVDF", ends.initial, ends.final, images=args.images,
+                    fixed=ends.fixed, max_steps=args.max_steps, mode=args.mode,
+                    relax_endpoints=args.relax_endpoints, prerelax=True, mobile=ends.mobile)
+    marks = [time.perf_counter()]
+
+    def say(msg: str) -> None:
+        if "step" not in msg or msg.endswith(" 1"):
+            print(f"[{time.perf_counter() - marks[0]:7.1f} s] {msg}", flush=True)
+        if "relaxed" in msg:
+            marks.append(time.perf_counter())
+
+    r = run_path(spec, method, ResultStore(work / "r.db"), work / "band", progress=say)
+    total = time.perf_counter() - marks[0]
+    fwd = "–" if r.forward_eV is None else f"{r.forward_eV:.3f}"
+    rev = "–" if r.reverse_eV is None else f"{r.reverse_eV:.3f}"
+    print(f"{ends.initial.natoms} atoms ({len(ends.fixed)} fixed), hop {ends.anchors[0]} → "
+          f"{ends.anchors[1]}, {args.images} images, mode {args.mode}, {method.label}, "
+          f"{args.threads} threads")
+    print(f"  status {r.status}{f' ({r.reason})' if r.reason else ''}; barrier forward {fwd} eV,"
+          f" reverse {rev} eV [{r.method}]; max force {r.max_force_eV_A} eV/Å")
+    print(f"  wall {total:.0f} s: endpoint relaxation {marks[-1] - marks[0]:.0f} s, band and "
+          f"image energies {total - (marks[-1] - marks[0]):.0f} s; NEB steps {r.steps}, force "
+          f"calls {r.force_calls} ({'GFN2-xTB' if args.mode == 'xtb-path' else method.label})")
 
 
 if __name__ == "__main__":

@@ -55,6 +55,25 @@ def place(host: str, guest: str, sites: list[str] | None = None, poses: int = 8,
     return out
 
 
+def hop(host: str, from_site: str, to_site: str, guest: str = "Li+",
+        active_radius: float = 6.0, **host_options) -> tuple[Atoms, Atoms]:
+    """The two unrelaxed states of an ion hop between donor sites of library host ``host``
+    (``site`` or ``site:index``); ``info`` holds charge, multiplicity, the anchors and the fixed
+    atoms. Pass them to a campaign's ``initial:``/``final:`` or to :mod:`screening.neb`."""
+    from .hops import hop_endpoints, parse_anchor
+    from .hosts import get_host
+
+    (sa, ia), (sb, ib) = parse_anchor(from_site), parse_anchor(to_site)
+    ends = hop_endpoints(get_host(host, **host_options), get_species(guest).molecule(), sa, sb,
+                         ia, ib, active_radius)
+    out = []
+    for mol, anchor in zip((ends.initial, ends.final), ends.anchors):
+        atoms = mol.to_atoms()
+        atoms.info.update(anchor=anchor, fixed=list(ends.fixed))
+        out.append(atoms)
+    return out[0], out[1]
+
+
 def energy(structure: Atoms | Molecule, method: str | dict | Method = "screening",
            charge: int | None = None, multiplicity: int | None = None,
            db: str | os.PathLike | None = None, labels: dict | None = None) -> float:

@@ -27,6 +27,9 @@ Schema (see ``workflows/quickstart.yaml`` for a worked example)::
       - {name: ..., kind: reaction, terms: [{structure: A, coefficient: -1}, ...]}
       - {name: ..., kind: barrier, initial: A, final: B, images: 5, fixed: "1-6",
          mode: dft, fmax: 0.05}          # mode: dft | xtb-path (DFT single points on an xTB band)
+      - {name: ..., kind: barrier,      # an ion hop between two sites of a host (screening.hops)
+         path_type: pvdf-hfp-chain}     # a named seed path, or host:, from:, to: (site[:index]),
+                                        # guest: (Li+), active_radius: 6.0, prerelax: true
       - {name: ..., kind: binding,      # a guest placed in a host (screening.placement)
          host: CC3,                     # library host, or {name: HKUST-1, cluster: paddlewheel}
          guest: TFSI-, sites: [endo, window], poses: 8, keep: 3, seed: 7, relax: true}
@@ -392,7 +395,8 @@ def _load_quantities(ctx: _Ctx, raw: _Map, structures: dict, counterpoise: bool
                              "terms", "description", "counterpoise", "initial", "final",
                              "images", "fixed", "mode", "fmax", "max_steps", "spring",
                              "relax_endpoints", "host", "guest", "sites", "poses", "keep",
-                             "seed", "relax"}, path)
+                             "seed", "relax", "path_type", "from", "to", "active_radius",
+                             "prerelax"}, path)
         kind = q.get("kind")
         if kind not in KINDS:
             raise ctx.error(f"kind must be one of {', '.join(KINDS)}, got {kind!r}", q, "kind",
@@ -403,6 +407,10 @@ def _load_quantities(ctx: _Ctx, raw: _Map, structures: dict, counterpoise: bool
         names.add(qname)
         cp = q.get("counterpoise", counterpoise)
         desc = str(q.get("description", ""))
+        if kind != "barrier" and ({"path_type", "from", "to", "active_radius", "prerelax"}
+                                  & set(q)):
+            bad = sorted({"path_type", "from", "to", "active_radius", "prerelax"} & set(q))[0]
+            raise ctx.error(f"{bad}: belongs to kind: barrier", q, bad, f"{path}.{bad}")
         if kind in ("binding", "adsorption") and "host" in q:
             out.append(Quantity(qname, kind, counterpoise=cp, description=desc,
                                 placement=_load_placement(ctx, q, structures, path)))
@@ -460,27 +468,35 @@ def _load_quantities(ctx: _Ctx, raw: _Map, structures: dict, counterpoise: bool
     return out
 
 
-def _load_placement(ctx: _Ctx, q: _Map, structures: dict, path: str) -> PlacementSpec:
-    """host (library name or {name:, options...}), guest, sites, poses, keep, seed, relax.
+def _load_host(ctx: _Ctx, q: _Map, raw: Any, path: str,
+               defaults: dict | None = None) -> tuple[str, dict, Any]:
+    """``host:`` (a library name, or {name:, builder options}) → (name, options, Host).
 
-    The host is built (or read from its cache) and rigid poses are sampled here, so an unknown
-    host or site, or a guest that fits nowhere, is refused before anything is queued.
-    """
+    ``defaults`` are builder options taken when ``raw`` names the host without options."""
     from .hosts import get_host
-    from .placement import sample_poses
 
-    raw = q["host"]
     if isinstance(raw, _Map):
         _check_keys(ctx, raw, {"name", "cluster", "nodes", "centre", "multiplicity", "units",
                                "hfp_units", "silicons", "relax", "seed"}, f"{path}.host")
         opts = {k: v for k, v in raw.items() if k != "name"}
         hname = str(raw.get("name"))
     else:
-        opts, hname = {}, str(raw)
+        opts, hname = dict(defaults or {}), str(raw)
     try:
-        host = get_host(hname, **opts)
+        return hname, opts, get_host(hname, **opts)
     except InputError as exc:
         raise ctx.error(exc.message, q, "host", f"{path}.host") from None
+
+
+def _load_placement(ctx: _Ctx, q: _Map, structures: dict, path: str) -> PlacementSpec:
+    """host (library name or {name:, options...}), guest, sites, poses, keep, seed, relax.
+
+    The host is built (or read from its cache) and rigid poses are sampled here, so an unknown
+    host or site, or a guest that fits nowhere, is refused before anything is queued.
+    """
+    from .placement import sample_poses
+
+    hname, opts, host = _load_host(ctx, q, q["host"], path)
     if "guest" not in q:
         raise ctx.error("placing a guest needs guest: (a species or structure)", q, "host",
                         f"{path}.guest")
@@ -522,42 +538,105 @@ def _load_placement(ctx: _Ctx, q: _Map, structures: dict, path: str) -> Placemen
 
 
 def _load_path(ctx: _Ctx, q: _Map, structures: dict, qname: str, path: str) -> PathSpec:
-    """A barrier's path: endpoints, images, fixed atoms, mode and convergence settings."""
-    ends = []
-    for end in ("initial", "final"):
-        if end not in q:
-            raise ctx.error(f"barrier needs {end}: (a structure)", q, None, f"{path}.{end}")
-        ends.append(_resolve(ctx, str(q[end]), structures, q, end, f"{path}.{end}"))
-    try:
-        check_endpoints(*ends)
-    except InputError as exc:
-        raise ctx.error(exc.message, q, "final", f"{path}.final") from None
+    """A barrier's path: endpoints (two structures, or a hop between two sites of a host),
+    images, fixed atoms, mode and convergence settings."""
+    hop = "host" in q or "path_type" in q
+    if hop:
+        for k in ("initial", "final"):
+            if k in q:
+                raise ctx.error("give either initial:/final: or a hop (host:, path_type:, from:,"
+                                " to:), not both", q, k, f"{path}.{k}")
+        initial, final, fixed, mobile, origin = _load_hop(ctx, q, structures, path)
+    else:
+        for k in ("from", "to", "guest", "active_radius"):
+            if k in q:
+                raise ctx.error(f"{k}: belongs to a hop between two sites of a host; give host:"
+                                " or path_type:", q, k, f"{path}.{k}")
+        ends = []
+        for end in ("initial", "final"):
+            if end not in q:
+                raise ctx.error(f"barrier needs {end}: (a structure), or host:/path_type: and "
+                                "from:/to: (a hop between two sites)", q, None, f"{path}.{end}")
+            ends.append(_resolve(ctx, str(q[end]), structures, q, end, f"{path}.{end}"))
+        try:
+            check_endpoints(*ends)
+        except InputError as exc:
+            raise ctx.error(exc.message, q, "final", f"{path}.final") from None
+        (initial, final), fixed, mobile, origin = ends, (), (), ""
     images = _int(ctx, q, "images", path, 5)
     max_steps = _int(ctx, q, "max_steps", path, 200)
     if images < 1 or max_steps < 1:
         raise ctx.error("images and max_steps must be >= 1", q, "images", f"{path}.images")
-    try:
-        fixed = tuple(parse_indices(q.get("fixed", [])))
-    except ValueError as exc:
-        raise ctx.error(str(exc), q, "fixed", f"{path}.fixed") from None
-    if any(not 0 <= i < ends[0].natoms for i in fixed):
-        raise ctx.error(f"fixed atom index out of range 0..{ends[0].natoms - 1}", q, "fixed",
+    if "fixed" in q:
+        try:
+            fixed = tuple(parse_indices(q["fixed"]))
+        except ValueError as exc:
+            raise ctx.error(str(exc), q, "fixed", f"{path}.fixed") from None
+    if any(not 0 <= i < initial.natoms for i in fixed):
+        raise ctx.error(f"fixed atom index out of range 0..{initial.natoms - 1}", q, "fixed",
                         f"{path}.fixed")
     mode = q.get("mode", "dft")
     if mode not in MODES:
         raise ctx.error(f"mode must be one of {', '.join(MODES)}, got {mode!r}", q, "mode",
                         f"{path}.mode")
-    numbers = {}
-    for k, default in (("fmax", 0.05), ("spring", 0.1)):
-        v = q.get(k, default)
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or v <= 0:
-            raise ctx.error(f"{k} must be a positive number", q, k, f"{path}.{k}")
-        numbers[k] = float(v)
-    relax = q.get("relax_endpoints", False)
-    if not isinstance(relax, bool):
-        raise ctx.error("must be true or false", q, "relax_endpoints", f"{path}.relax_endpoints")
-    return PathSpec(qname, ends[0], ends[1], images, fixed, numbers["fmax"], max_steps, mode,
-                    numbers["spring"], relax)
+    numbers = {k: _positive(ctx, q, k, path, default) for k, default in (("fmax", 0.05),
+                                                                         ("spring", 0.1))}
+    flags = {}
+    for k, default in (("relax_endpoints", hop and mode == "dft"), ("prerelax", hop)):
+        flags[k] = q.get(k, default)
+        if not isinstance(flags[k], bool):
+            raise ctx.error("must be true or false", q, k, f"{path}.{k}")
+    return PathSpec(qname, initial, final, images, fixed, numbers["fmax"], max_steps, mode,
+                    numbers["spring"], flags["relax_endpoints"], flags["prerelax"], mobile, origin)
+
+
+def _positive(ctx: _Ctx, q: _Map, key: str, path: str, default: float) -> float:
+    v = q.get(key, default)
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or v <= 0:
+        raise ctx.error(f"{key} must be a positive number", q, key, f"{path}.{key}")
+    return float(v)
+
+
+def _load_hop(ctx: _Ctx, q: _Map, structures: dict, path: str
+              ) -> tuple[Molecule, Molecule, tuple[int, ...], tuple[int, ...], str]:
+    """A hop's unrelaxed endpoints from ``path_type:`` and/or ``host:``, ``guest:`` (default
+    Li+), ``from:``/``to:`` (``site`` or ``site:index``) and ``active_radius:`` (Å)."""
+    from .hops import hop_endpoints, parse_anchor, path_type
+
+    ptype = None
+    if "path_type" in q:
+        try:
+            ptype = path_type(str(q["path_type"]))
+        except InputError as exc:
+            raise ctx.error(exc.message, q, "path_type", f"{path}.path_type") from None
+    raw_host = q.get("host", ptype.host if ptype else None)
+    _, _, host = _load_host(ctx, q, raw_host, path,
+                            ptype.host_options if ptype and "host" not in q else None)
+    anchors = []
+    for k in ("from", "to"):
+        text = q.get(k, getattr(ptype, f"{k}_site") if ptype else None)
+        if text is None:
+            raise ctx.error(f"a hop needs {k}: (a donor-atom site of {host.name}, optionally "
+                            "site:index)", q, None, f"{path}.{k}")
+        try:
+            anchors.append(parse_anchor(str(text)))
+        except InputError as exc:
+            raise ctx.error(exc.message, q, k, f"{path}.{k}") from None
+    guest = _resolve(ctx, str(q.get("guest", "Li+")), structures, q, "guest", f"{path}.guest")
+    radius = _positive(ctx, q, "active_radius", path, 6.0)
+    try:
+        check_spin(host.molecule.nelectrons + guest.nelectrons,
+                   host.molecule.charge + guest.charge,
+                   host.molecule.multiplicity + guest.multiplicity - 1,
+                   f"{host.name} + {guest.name}")
+        ends = hop_endpoints(host, guest, anchors[0][0], anchors[1][0], anchors[0][1],
+                             anchors[1][1], radius, ptype.interfacial if ptype else False)
+    except InputError as exc:
+        key = {"from": "from", "to": "to", "guest": "guest"}.get(exc.field or "", "host")
+        raise ctx.error(exc.message, q, key if key in q else None, f"{path}.{key}") from None
+    origin = (f"{guest.name or guest.formula} on {host.name}: {ends.anchors[0]} → "
+              f"{ends.anchors[1]}, atoms beyond {radius:g} Å of both fixed")
+    return ends.initial, ends.final, ends.fixed, ends.mobile, origin
 
 
 def _check_balance(ctx: _Ctx, terms: list[tuple[float, Molecule]], node: _Map, key: str,

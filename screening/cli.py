@@ -27,6 +27,7 @@ EPILOG = """examples:
   screening results --paths                          # NEB barriers
   screening species                                  # the built-in species library
   screening hosts                                    # the host builders and their sites
+  screening path-types [--anchors HOST]              # named Li+ hop paths; a host's anchors
 
 energies: Hartree in the database, eV in tables; negative binding = bound.
 files: results/screening.db (results), results/fireworks_store.json (local queue),
@@ -85,6 +86,9 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("species", help="list the built-in species library")
     sub.add_parser("hosts", help="list the host builders (cages, MOF clusters, polymers, silica)")
+    pt = sub.add_parser("path-types", help="list the named hop paths (kind: barrier, path_type:)")
+    pt.add_argument("--anchors", metavar="HOST", help="list HOST's donor-atom anchors "
+                    "(site:index, for from:/to:) instead")
     return p
 
 
@@ -123,6 +127,15 @@ def cmd_validate(a: argparse.Namespace) -> int:
         ghosts = f", {len(mol.ghosts)} ghost" if mol.ghosts else ""
         print(f"  {mol.formula:<14s} {mol.natoms:4d} atoms{ghosts:<10s} charge {mol.charge:+d} "
               f"mult {mol.multiplicity}  {labels['job']}")
+    for q in c.quantities:
+        if q.path is not None:
+            p = q.path
+            steps = " + ".join(s for s, on in (("GFN2-xTB", p.prerelax),
+                                               ("geomeTRIC", p.relax_endpoints)) if on)
+            print(f"  path {p.name!r}: {p.initial.formula}, {p.initial.natoms} atoms "
+                  f"({len(p.fixed)} fixed), {p.images} images, mode {p.mode}"
+                  f"{f', endpoints relaxed with {steps}' if steps else ''}"
+                  f"{f'; {p.origin}' if p.origin else ''}")
     return 0
 
 
@@ -202,6 +215,23 @@ def cmd_hosts(a: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_path_types(a: argparse.Namespace) -> int:
+    from .hops import PATH_TYPES, anchor_table
+    from .hosts import get_host
+
+    if a.anchors:
+        host = get_host(a.anchors)
+        print(f"{host.name}: donor-atom anchors (site:index  atom  element  ion fits)")
+        for site, k, atom, element, ok in anchor_table(host):
+            print(f"  {site}:{k:<4d} atom {atom:<5d} {element:<3s} {'yes' if ok else 'no'}")
+        return 0
+    for name, t in PATH_TYPES.items():
+        opts = ", ".join(f"{k}={v}" for k, v in t.host_options.items())
+        print(f"{name:<26s} {t.description}\n{'':26s} host {t.host}"
+              f"{f' ({opts})' if opts else ''}, from {t.from_site} to {t.to_site}")
+    return 0
+
+
 def cmd_species(a: argparse.Namespace) -> int:
     from .species import LIBRARY
 
@@ -213,7 +243,8 @@ def cmd_species(a: argparse.Namespace) -> int:
 
 
 COMMANDS = {"run": cmd_run, "validate": cmd_validate, "submit": cmd_submit,
-            "status": cmd_status, "results": cmd_results, "species": cmd_species, "hosts": cmd_hosts}
+            "status": cmd_status, "results": cmd_results, "species": cmd_species, "hosts": cmd_hosts,
+            "path-types": cmd_path_types}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -190,6 +190,17 @@ def bonded_pairs(mol: Molecule, scale: float = 1.2) -> list[tuple[int, int]]:
     return [(real[a], real[b]) for a, nb in enumerate(graph) for b in sorted(nb) if a < b]
 
 
+def superpose(moving, target, subset: Sequence[int] | None = None) -> np.ndarray:
+    """``moving`` positions (Å) rotated and translated so that their ``subset`` atoms (default
+    all) best overlay the same atoms of ``target`` (Kabsch, proper rotations only)."""
+    p, q = np.asarray(moving, float), np.asarray(target, float)
+    idx = list(subset) if subset is not None else list(range(len(p)))
+    cp, cq = p[idx].mean(axis=0), q[idx].mean(axis=0)
+    u, _, vt = np.linalg.svd((p[idx] - cp).T @ (q[idx] - cq))
+    d = np.sign(np.linalg.det(u @ vt))
+    return (p - cp) @ (u @ np.diag([1.0, 1.0, d]) @ vt) + cq
+
+
 def parse_xyz_header(comment: str) -> dict[str, str]:
     """``key=value`` pairs from an xyz comment line (extended-xyz style)."""
     out = {}

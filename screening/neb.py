@@ -42,6 +42,9 @@ from .store import ResultStore
 MODES = ("dft", "xtb-path")
 IDENTICAL_ANGSTROM = 0.1
 """Endpoints whose largest atomic displacement is below this (Å) are refused as identical."""
+MERGED_ANGSTROM = 0.5
+"""Relaxed endpoints whose mobile atoms (the hopping ion and its guest) all lie closer than this
+(Å) fell into the same minimum."""
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,11 @@ class PathSpec:
     spring : NEB spring constant (eV/Å²).
     relax_endpoints : relax both endpoints (``fixed`` atoms frozen) with geomeTRIC first, then
         check that they are still distinct minima.
+    prerelax : relax both endpoints with GFN2-xTB first (``fixed`` atoms frozen): the cheap
+        pre-relaxation, and the endpoints of an ``xtb-path`` band.
+    mobile : atoms that move between the endpoints (a hopping ion and its guest); relaxed
+        endpoints whose mobile atoms all lie within ``MERGED_ANGSTROM`` are the same minimum.
+    origin : how the endpoints were made (e.g. the host and anchors of a hop), for reports.
     """
 
     name: str
@@ -72,26 +80,36 @@ class PathSpec:
     mode: str = "dft"
     spring: float = 0.1
     relax_endpoints: bool = False
+    prerelax: bool = False
+    mobile: tuple[int, ...] = ()
+    origin: str = ""
+
+    @property
+    def relaxes(self) -> bool:
+        """Whether the path relaxes its endpoints (so their given geometries are only a start)."""
+        return self.relax_endpoints or self.prerelax
 
     def key(self, method: Method) -> str:
         """Content hash of the path (endpoints, settings) and the method (not ``max_steps``,
-        which does not change a converged band, so that a longer rerun resumes)."""
-        payload = json.dumps([self.initial.key(), self.final.key(), self.images,
-                              sorted(self.fixed), self.fmax, self.mode, self.spring,
-                              self.relax_endpoints, method.key()])
-        return hashlib.sha256(payload.encode()).hexdigest()[:16]
+        which does not change a converged band, so that a longer rerun resumes; not
+        ``origin``, a label)."""
+        parts: list = [self.initial.key(), self.final.key(), self.images, sorted(self.fixed),
+                       self.fmax, self.mode, self.spring, self.relax_endpoints, method.key()]
+        if self.prerelax or self.mobile:
+            parts += [self.prerelax, sorted(self.mobile)]
+        return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:16]
 
     def to_dict(self) -> dict:
         d = asdict(self)
         d["initial"], d["final"] = self.initial.to_dict(), self.final.to_dict()
-        d["fixed"] = list(self.fixed)
+        d["fixed"], d["mobile"] = list(self.fixed), list(self.mobile)
         return d
 
     @classmethod
     def from_dict(cls, d: dict) -> "PathSpec":
         d = dict(d)
         d["initial"], d["final"] = Molecule.from_dict(d["initial"]), Molecule.from_dict(d["final"])
-        d["fixed"] = tuple(d.get("fixed", ()))
+        d["fixed"], d["mobile"] = tuple(d.get("fixed", ())), tuple(d.get("mobile", ()))
         return cls(**d)
 
 
@@ -217,28 +235,55 @@ def _read_band(workdir: Path, key: str, n: int) -> tuple[list[np.ndarray], int] 
 
 def relaxed_endpoints(spec: PathSpec, method: Method, workdir: Path,
                       say: Callable[[str], None]) -> PathSpec:
-    """``spec`` with both endpoints relaxed (cached in ``workdir``); refuses if they merge."""
+    """``spec`` with both endpoints relaxed: GFN2-xTB if ``prerelax``, then geomeTRIC at
+    ``method`` if ``relax_endpoints`` (each cached in ``workdir``). Raises InputError if the two
+    relaxed states are the same minimum."""
     from dataclasses import replace
 
     from .engines.pyscf import optimize
+    from .engines.xtb import xtb_relaxed
     from .geometry import read_xyz, write_xyz
 
+    stages = [(stage, relax) for stage, relax, wanted in (
+        ("xtb", lambda m: xtb_relaxed(m, fixed=list(spec.fixed))[0], spec.prerelax),
+        ("relaxed", lambda m: optimize(m, method, fixed=spec.fixed)[0], spec.relax_endpoints))
+        if wanted]
     ends = []
     for label, mol in (("initial", spec.initial), ("final", spec.final)):
-        cached = workdir / f"{label}_relaxed.xyz"
-        if cached.exists():
-            ends.append(read_xyz(cached, mol.charge, mol.multiplicity, name=mol.name))
-            continue
-        say(f"{spec.name}: relaxing the {label} state")
-        relaxed, _ = optimize(mol, method, fixed=spec.fixed)
-        write_xyz(relaxed, cached)
-        ends.append(relaxed)
-    try:
-        check_endpoints(*ends)
-    except InputError as exc:
-        raise InputError(f"{spec.name}: after relaxation, {exc.message}: both states fall into "
-                         "the same minimum") from None
-    return replace(spec, initial=ends[0], final=ends[1], relax_endpoints=False)
+        for stage, relax in stages:
+            cached = workdir / f"{label}_{stage}.xyz"
+            if cached.exists():
+                mol = read_xyz(cached, mol.charge, mol.multiplicity, name=mol.name)
+                continue
+            t0 = time.perf_counter()
+            mol = relax(mol)
+            write_xyz(mol, cached)
+            say(f"{spec.name}: {label} state relaxed with "
+                f"{'GFN2-xTB' if stage == 'xtb' else method.label} in "
+                f"{time.perf_counter() - t0:.0f} s")
+        ends.append(mol)
+    check_distinct_minima(ends[0], ends[1], spec.mobile, spec.name, spec.fixed)
+    return replace(spec, initial=ends[0], final=ends[1], relax_endpoints=False, prerelax=False)
+
+
+def check_distinct_minima(initial: Molecule, final: Molecule, mobile: tuple[int, ...] = (),
+                          name: str = "path", fixed: tuple[int, ...] = ()) -> None:
+    """Refuse relaxed endpoints that are the same minimum: every atom within
+    ``IDENTICAL_ANGSTROM``, or (with ``mobile`` atoms) the mobile atoms all within
+    ``MERGED_ANGSTROM``. Without ``fixed`` atoms the final state is first superposed on the
+    initial one, since a free relaxation may translate or turn the whole system."""
+    from .geometry import superpose
+
+    pos_fin = np.asarray(final.positions) if fixed else superpose(final.positions,
+                                                                 initial.positions)
+    d = np.linalg.norm(np.asarray(initial.positions) - pos_fin, axis=1)
+    if d.max() < IDENTICAL_ANGSTROM:
+        raise InputError(f"{name}: after relaxation the two states differ by at most "
+                         f"{d.max():.3f} Å: both fall into the same minimum")
+    if mobile and d[list(mobile)].max() < MERGED_ANGSTROM:
+        raise InputError(f"{name}: after relaxation the mobile atoms of the two states are at "
+                         f"most {d[list(mobile)].max():.2f} Å apart (< {MERGED_ANGSTROM} Å): both "
+                         "states fall into the same minimum; choose other anchors (from:, to:)")
 
 
 def run_path(spec: PathSpec, method: Method, store: ResultStore, workdir: str | Path,
@@ -258,8 +303,14 @@ def run_path(spec: PathSpec, method: Method, store: ResultStore, workdir: str | 
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    if spec.relax_endpoints:
-        spec = relaxed_endpoints(spec, method, workdir, say)
+    if spec.relaxes:
+        try:
+            spec = relaxed_endpoints(spec, method, workdir, say)
+        except ScreeningError as exc:  # merged minima or a failed relaxation: a failed path
+            say(f"{spec.name}: {exc}")
+            band = [_atoms(spec.initial), _atoms(spec.final)]
+            return _summarise(spec, method, store, key, band, [None, None], "failed",
+                              str(exc), None, 0, 0, time.perf_counter() - t0)
     e_ini, e_fin = (store.energy_of(mol, method, {**labels, "job": f"{spec.name} :: {end}"})[0].energy
                     for mol, end in ((spec.initial, "initial"), (spec.final, "final")))
     n = spec.images + 2

@@ -29,7 +29,7 @@ import numpy as np
 
 from .engines.xtb import xtb_relaxed
 from .errors import InputError
-from .geometry import Molecule, bond_graph
+from .geometry import Molecule, bond_graph, superpose
 from .hosts import Host, Site, get_host
 from .hosts.analysis import vdw_radius
 
@@ -197,13 +197,8 @@ def guest_rmsd(a: Pose, b: Pose) -> float:
     from scipy.optimize import linear_sum_assignment
 
     n = a.host_atoms
-    pa, pb = np.asarray(a.molecule.positions), np.asarray(b.molecule.positions)
-    ca, cb = pa[:n].mean(axis=0), pb[:n].mean(axis=0)
-    h = (pb[:n] - cb).T @ (pa[:n] - ca)
-    u, _, vt = np.linalg.svd(h)
-    d = np.sign(np.linalg.det(u @ vt))
-    rot = u @ np.diag([1, 1, d]) @ vt
-    ga, gb = pa[n:] - ca, (pb[n:] - cb) @ rot
+    ga = np.asarray(a.molecule.positions)[n:]
+    gb = superpose(b.molecule.positions, a.molecule.positions, range(n))[n:]
     syms = np.array(a.molecule.symbols[n:])
     total = 0.0
     for s in set(syms):

@@ -111,6 +111,8 @@ class Quantity:
         """Named reactions: ``value`` and the components that apply to this kind."""
         if self.kind == "barrier":  # from the path record; endpoints are the known energies
             assert self.path is not None
+            if self.path.relaxes:  # the path relaxes them: their energies come with the path
+                return {}
             return {"endpoints": Reaction((Term(-1.0, self.path.initial, "initial"),
                                            Term(1.0, self.path.final, "final")))}
         if self.kind in ("binding", "adsorption", "desolvation"):

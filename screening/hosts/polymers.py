@@ -120,7 +120,7 @@ def interface(units: int = 4, silicons: int = 8) -> Host:
     mol = Molecule(mol.symbols, mol.positions, 0, 1, name=name)
     n_si = silica.molecule.natoms
     info = {"source": "SiO2 cluster + PVDF-HFP oligomer placed and relaxed with GFN2-xTB",
-            "silica_atoms": [0, n_si - 1], "polymer_atoms": [n_si, mol.natoms - 1],
+            "components": {"SiO2": [0, n_si - 1], "PVDF-HFP": [n_si, mol.natoms - 1]},
             "charge": 0, "multiplicity": 1}
     return Host(name, mol, surface_and_donor_sites(mol), info, frozen=True)
 

@@ -101,6 +101,9 @@ def run_local(campaign: Campaign, db: str | None = None, store: str | os.PathLik
     from fireworks.core.rocket_launcher import launch_rocket
 
     fireworks.core.rocket.ROCKET_STREAM_LOGLEVEL = "ERROR"  # our own progress lines instead
+    # No ping thread: pings find lost jobs on clusters, while this run holds the store's lock
+    # throughout; and the thread's last ping races the next launch in the embedded store.
+    fireworks.core.rocket.start_ping_launch = lambda launchpad, launch_id: None
 
     say = progress or (lambda _msg: None)
     results = ResultStore(db)

@@ -64,7 +64,7 @@ def build_workflow(campaign: Campaign, db: str, output: str | Path,
         task = PathTask(path=q.path.to_dict(), method=method, db=db,
                         workdir=str(Path(output).resolve() / "paths" / key),
                         labels={"campaign": campaign.name, "job": q.name})
-        parents = [by_key[q.path.initial.key()], by_key[q.path.final.key()]]
+        parents = [by_key[m.key()] for m in q.molecules()]  # unrelaxed endpoints, if any
         fws.append(Firework([task], spec=spec, parents=parents, name=f"{q.name} :: NEB"))
     collector = Firework(
         [CollectTask(campaign=campaign.to_dict(), db=db, output=str(Path(output).resolve()))],
