@@ -632,7 +632,7 @@ def _load_hop(ctx: _Ctx, q: _Map, structures: dict, path: str
         ends = hop_endpoints(host, guest, anchors[0][0], anchors[1][0], anchors[0][1],
                              anchors[1][1], radius, ptype.interfacial if ptype else False)
     except InputError as exc:
-        key = {"from": "from", "to": "to", "guest": "guest"}.get(exc.field or "", "host")
+        key = exc.field if exc.field in ("from", "to", "guest") else "host"
         raise ctx.error(exc.message, q, key if key in q else None, f"{path}.{key}") from None
     origin = (f"{guest.name or guest.formula} on {host.name}: {ends.anchors[0]} → "
               f"{ends.anchors[1]}, atoms beyond {radius:g} Å of both fixed")

@@ -190,6 +190,19 @@ def bonded_pairs(mol: Molecule, scale: float = 1.2) -> list[tuple[int, int]]:
     return [(real[a], real[b]) for a, nb in enumerate(graph) for b in sorted(nb) if a < b]
 
 
+def rotation_onto(u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Rotation matrix taking unit vector ``u`` onto unit vector ``v`` (a half-turn about an
+    axis normal to ``u`` when they are opposite)."""
+    c = float(u @ v)
+    if c < -0.999999:
+        axis = np.cross(u, [1.0, 0, 0] if abs(u[0]) < 0.9 else [0, 1.0, 0])
+        axis /= np.linalg.norm(axis)
+        return 2 * np.outer(axis, axis) - np.eye(3)
+    w = np.cross(u, v)
+    k = np.array([[0, -w[2], w[1]], [w[2], 0, -w[0]], [-w[1], w[0], 0]])
+    return np.eye(3) + k + k @ k / (1 + c)
+
+
 def superpose(moving, target, subset: Sequence[int] | None = None) -> np.ndarray:
     """``moving`` positions (Å) rotated and translated so that their ``subset`` atoms (default
     all) best overlay the same atoms of ``target`` (Kabsch, proper rotations only)."""

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .errors import InputError
-from .geometry import Molecule, bond_graph
+from .geometry import Molecule, bond_graph, rotation_onto
 from .hosts import Host
 from .hosts.analysis import vdw_radius
 
@@ -183,6 +183,13 @@ def _component_ranges(host: Host) -> list[tuple[int, int]]:
 def choose_anchors(host: Host, from_site: str, to_site: str, from_index: int | None = None,
                    to_index: int | None = None, interfacial: bool = False) -> tuple[int, int]:
     """Anchor indices (into ``from_site`` and ``to_site``) of the hop; rules in the module doc."""
+    return _anchor_pair(host, from_site, to_site, from_index, to_index, interfacial)[:2]
+
+
+def _anchor_pair(host: Host, from_site: str, to_site: str, from_index: int | None,
+                 to_index: int | None, interfacial: bool
+                 ) -> tuple[int, int, np.ndarray, np.ndarray]:
+    """:func:`choose_anchors`, with the two ion positions (Å) it chose them by."""
     ends = []
     for end, site, index in (("from", from_site, from_index), ("to", to_site, to_index)):
         try:
@@ -207,29 +214,30 @@ def choose_anchors(host: Host, from_site: str, to_site: str, from_index: int | N
     def at_interface(p: np.ndarray) -> bool:
         return all(np.linalg.norm(c - p, axis=1).min() <= INTERFACE_ANGSTROM for c in near)
 
+    def acceptable(i: int, j: int) -> bool:
+        hop = np.linalg.norm(ions_a[i] - ions_b[j])
+        return bool(ok_a[i] and ok_b[j] and HOP_RANGE[0] <= hop <= HOP_RANGE[1]
+                    and not graph[don_a[i]] & graph[don_b[j]]
+                    and (not near or (at_interface(ions_a[i]) and at_interface(ions_b[j]))))
+
+    both_given = ia is not None and ib is not None  # then the user's choice stands
     best: tuple[float, int, int] | None = None
     for i in ([ia] if ia is not None else range(len(ions_a))):
         for j in ([ib] if ib is not None else range(len(ions_b))):
-            if don_a[i] == don_b[j]:
-                continue
-            free = ia is not None and ib is not None  # both given: the user's choice stands
-            hop = np.linalg.norm(ions_a[i] - ions_b[j])
-            if not free and not (ok_a[i] and ok_b[j] and HOP_RANGE[0] <= hop <= HOP_RANGE[1]
-                                 and not graph[don_a[i]] & graph[don_b[j]]
-                                 and (not near or (at_interface(ions_a[i])
-                                                   and at_interface(ions_b[j])))):
+            if don_a[i] == don_b[j] or not (both_given or acceptable(i, j)):
                 continue
             score = float(np.linalg.norm((ions_a[i] + ions_b[j]) / 2 - centre))
             if best is None or score < best[0]:
                 best = (score, i, j)
     if best is None:
         where = " at the interface" if interfacial else ""
-        given = "the given anchors are the same donor atom" if ia is not None and ib is not None \
+        why = "the given anchors are the same donor atom" if both_given \
             else (f"no pair of anchors of {sa!r} and {sb!r} gives clash-free ion positions "
                   f"{HOP_RANGE[0]}–{HOP_RANGE[1]} Å apart{where} on different, non-geminal "
                   "donors")
-        raise InputError(f"host {host.name}: {given}", field="to")
-    return best[1], best[2]
+        raise InputError(f"host {host.name}: {why}", field="to")
+    _, i, j = best
+    return i, j, ions_a[i], ions_b[j]
 
 
 def _mobile_index(guest: Molecule) -> int:
@@ -242,13 +250,11 @@ def _mobile_index(guest: Molecule) -> int:
 
 def _guest_at(guest: Molecule, ion: int, point: np.ndarray, normal: np.ndarray) -> np.ndarray:
     """Guest positions with its ion at ``point`` and the rest pointing away along ``normal``."""
-    from .placement import _align
-
     g = np.asarray(guest.positions) - np.asarray(guest.positions)[ion]
     if guest.natoms > 1:
         rest = np.delete(g, ion, axis=0).mean(axis=0)
         if np.linalg.norm(rest) > 1e-6:
-            g = g @ _align(rest / np.linalg.norm(rest), normal).T
+            g = g @ rotation_onto(rest / np.linalg.norm(rest), normal).T
     return g + point
 
 
@@ -273,15 +279,14 @@ def hop_endpoints(host: Host, guest: Molecule, from_site: str, to_site: str,
     guest that clashes with the host at either end.
     """
     ion = _mobile_index(guest)
-    i, j = choose_anchors(host, from_site, to_site, from_index, to_index, interfacial)
+    i, j, *ions = _anchor_pair(host, from_site, to_site, from_index, to_index, interfacial)
     hm = host.molecule
     hpos = np.asarray(hm.positions)
     charge = hm.charge + guest.charge
     mult = hm.multiplicity + guest.multiplicity - 1
-    states, ions = [], []
-    for site, k in ((from_site, i), (to_site, j)):
+    states = []
+    for end, site, k, ion_pos in (("from", from_site, i, ions[0]), ("to", to_site, j, ions[1])):
         donor = host.site(site).points[k]
-        ion_pos = ion_positions(host, site, interfacial)[0][k]
         gpos = _guest_at(guest, ion, ion_pos, (ion_pos - donor) / ION_DISTANCE)
         others = np.delete(gpos, ion, axis=0)
         if len(others):
@@ -290,12 +295,11 @@ def hop_endpoints(host: Host, guest: Molecule, from_site: str, to_site: str,
             if (d / sums).min() < 0.5:
                 raise InputError(f"guest {guest.name or guest.formula} clashes with host "
                                  f"{host.name} at anchor {site}:{k}; give another anchor",
-                                 field="from")
+                                 field=end)
         states.append(Molecule.from_arrays(hm.symbols + guest.symbols, np.vstack([hpos, gpos]),
                                            charge, mult,
                                            name=f"{guest.name or guest.formula}@{host.name}"
                                                 f"[{site}:{k}]"))
-        ions.append(ion_pos)
     dist = np.minimum(np.linalg.norm(hpos - ions[0], axis=1),
                       np.linalg.norm(hpos - ions[1], axis=1))
     fixed = tuple(int(a) for a in np.flatnonzero(dist > active_radius))

@@ -29,7 +29,7 @@ import numpy as np
 
 from .engines.xtb import xtb_relaxed
 from .errors import InputError
-from .geometry import Molecule, bond_graph, superpose
+from .geometry import Molecule, bond_graph, rotation_onto, superpose
 from .hosts import Host, Site, get_host
 from .hosts.analysis import vdw_radius
 
@@ -107,18 +107,6 @@ def _rotation(rng: np.random.Generator) -> np.ndarray:
     return Rotation.random(random_state=rng).as_matrix()
 
 
-def _align(u: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """Rotation matrix taking unit vector u onto unit vector v."""
-    c = float(u @ v)
-    if c < -0.999999:
-        axis = np.cross(u, [1.0, 0, 0] if abs(u[0]) < 0.9 else [0, 1.0, 0])
-        axis /= np.linalg.norm(axis)
-        return 2 * np.outer(axis, axis) - np.eye(3)
-    w = np.cross(u, v)
-    k = np.array([[0, -w[2], w[1]], [w[2], 0, -w[0]], [-w[1], w[0], 0]])
-    return np.eye(3) + k + k @ k / (1 + c)
-
-
 def _min_scaled_distance(host_pos, host_r, guest_pos, guest_r) -> float:
     d = np.linalg.norm(guest_pos[:, None, :] - host_pos[None], axis=2)
     return float((d / (guest_r[:, None] + host_r[None])).min())
@@ -153,7 +141,8 @@ def sample_poses(host: Host, guest: Molecule, site_names: list[str] | tuple[str,
             for t in range(tries):
                 rot = _rotation(rng)
                 if site.kind == "cavity" and win is not None and t % 2 == 0:
-                    rot = _align(rot @ axis, win.normals[rng.integers(len(win.normals))]) @ rot
+                    window = win.normals[rng.integers(len(win.normals))]
+                    rot = rotation_onto(rot @ axis, window) @ rot
                 pos = gpos0 @ rot.T + _centre(site, anchor, radius, guest.natoms, rng)
                 score = _min_scaled_distance(hpos, hr, pos, gr)
                 if best is None or score > best[0]:

@@ -14,7 +14,7 @@ from screening.hops import (ION_DISTANCE, MIN_CLEARANCE, PATH_TYPES, choose_anch
 from screening.hosts import get_host
 from screening.methods import get_method
 from screening.species import get_species
-from screening.geometry import read_xyz
+from screening.geometry import bond_graph, read_xyz
 from screening.store import ResultStore
 
 from .conftest import LI_H2O, write_xyz_text
@@ -50,10 +50,10 @@ def test_endpoints_put_the_ion_at_two_donors_in_the_same_atom_order():
         assert np.allclose(np.asarray(mol.positions)[:n], pos)  # host untouched
     # the automatic pair: different, non-geminal donors, a 3–6.5 Å hop; far atoms are fixed
     i, j = choose_anchors(host, "F", "F")
-    graph_shared = set(np.flatnonzero(np.linalg.norm(
-        pos - host.site("F").points[i], axis=1) < 1.5)) & set(np.flatnonzero(np.linalg.norm(
-            pos - host.site("F").points[j], axis=1) < 1.5))
-    assert i != j and not graph_shared
+    graph = bond_graph(host.molecule.symbols, pos)
+    donors = [int(np.argmin(np.linalg.norm(pos - host.site("F").points[k], axis=1)))
+              for k in (i, j)]
+    assert donors[0] != donors[1] and not graph[donors[0]] & graph[donors[1]]
     hop = np.linalg.norm(np.subtract(ends.initial.positions[n], ends.final.positions[n]))
     assert 3.0 <= hop <= 6.5
     assert ends.fixed and all(i < n for i in ends.fixed)
@@ -165,3 +165,25 @@ def test_api_hop_returns_the_two_states_as_atoms():
     a, b = api.hop("PVDF-HFP", "F:1", "F:2", units=2, hfp_units=0)
     assert len(a) == len(b) == 15 and a.get_chemical_symbols() == b.get_chemical_symbols()
     assert (a.info["anchor"], b.info["anchor"], a.info["charge"]) == ("F:1", "F:2", 1)
+
+
+def test_guest_that_clashes_at_an_anchor_is_refused(tmp_path, capsys):
+    """Linear H₂O–Li⁺–OH₂: with its waters on both sides of the ion nothing points it away from
+    the host, and at F:1 of the chain a water lands in the host. Refused, naming the anchor."""
+    atoms = [("Li", 0, 0, 0), ("O", 0, 0, 1.9), ("H", 0, 0.76, 2.49), ("H", 0, -0.76, 2.49),
+             ("O", 0, 0, -1.9), ("H", 0, 0.76, -2.49), ("H", 0, -0.76, -2.49)]
+    write_xyz_text(tmp_path / "li_w2.xyz", [a[0] for a in atoms], [a[1:] for a in atoms],
+                   charge=1)
+    (tmp_path / "hop.yaml").write_text(f"""name: hop
+method: screening
+structures:
+  Li(H2O)2+: {{file: li_w2.xyz, charge: 1}}
+quantities:
+  - {{name: x, kind: barrier, host: {CHAIN}, guest: Li(H2O)2+, from: 'F:1', to: 'F:2'}}
+""")
+    code = main(["run", str(tmp_path / "hop.yaml"), "--db", str(tmp_path / "r.db"), "--store",
+                 str(tmp_path / "s.json")])
+    err = capsys.readouterr().err
+    assert code == 2 and "hop.yaml:6: quantities[0].from: guest Li(H2O)2+ clashes with host " \
+        "PVDF-HFP_2-0 at anchor F:1" in err, err
+    assert not (tmp_path / "r.db").exists() and not (tmp_path / "s.json").exists()
