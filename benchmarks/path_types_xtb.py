@@ -40,7 +40,7 @@ def check(name: str) -> str:
     drift = [np.linalg.norm(np.subtract(r.positions[n], s.positions[n]))
              for r, s in ((a, ends.initial), (b, ends.final))]
     try:
-        check_distinct_minima(a, b, ends.mobile, name, ends.fixed)
+        check_distinct_minima(a, b, ends.mobile, ends.fixed)
         verdict = "distinct"
     except InputError as exc:
         verdict = f"MERGED: {exc}"

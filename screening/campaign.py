@@ -558,10 +558,6 @@ def _load_path(ctx: _Ctx, q: _Map, structures: dict, qname: str, path: str) -> P
                 raise ctx.error(f"barrier needs {end}: (a structure), or host:/path_type: and "
                                 "from:/to: (a hop between two sites)", q, None, f"{path}.{end}")
             ends.append(_resolve(ctx, str(q[end]), structures, q, end, f"{path}.{end}"))
-        try:
-            check_endpoints(*ends)
-        except InputError as exc:
-            raise ctx.error(exc.message, q, "final", f"{path}.final") from None
         (initial, final), fixed, mobile, origin = ends, (), (), ""
     images = _int(ctx, q, "images", path, 5)
     max_steps = _int(ctx, q, "max_steps", path, 200)
@@ -572,6 +568,10 @@ def _load_path(ctx: _Ctx, q: _Map, structures: dict, qname: str, path: str) -> P
             fixed = tuple(parse_indices(q["fixed"]))
         except ValueError as exc:
             raise ctx.error(str(exc), q, "fixed", f"{path}.fixed") from None
+    try:
+        check_endpoints(initial, final, fixed=fixed)
+    except InputError as exc:
+        raise ctx.error(exc.message, q, "final", f"{path}.final") from None
     if any(not 0 <= i < initial.natoms for i in fixed):
         raise ctx.error(f"fixed atom index out of range 0..{initial.natoms - 1}", q, "fixed",
                         f"{path}.fixed")

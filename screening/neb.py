@@ -113,8 +113,22 @@ class PathSpec:
         return cls(**d)
 
 
-def check_endpoints(initial: Molecule, final: Molecule, source: str | None = None) -> None:
-    """Refuse endpoints that differ in atoms, order, charge or spin, or that are identical."""
+def endpoint_shifts(initial: Molecule, final: Molecule, fixed: tuple[int, ...] = ()
+                    ) -> np.ndarray:
+    """Displacement (Å) of each atom from the initial to the final state. Without ``fixed``
+    atoms the final state is first superposed on the initial one: a rigid translation or
+    rotation of the whole system is no path (and NEB removes it)."""
+    from .geometry import superpose
+
+    target = np.asarray(initial.positions)
+    moved = np.asarray(final.positions) if fixed else superpose(final.positions, target)
+    return np.linalg.norm(moved - target, axis=1)
+
+
+def check_endpoints(initial: Molecule, final: Molecule, source: str | None = None,
+                    fixed: tuple[int, ...] = ()) -> None:
+    """Refuse endpoints that differ in atoms, order, charge or spin, or that are identical
+    (up to a rigid motion when no atoms are fixed, see :func:`endpoint_shifts`)."""
     if initial.natoms != final.natoms:
         raise InputError(f"endpoints have different atom counts: {initial.natoms} and "
                          f"{final.natoms}", source)
@@ -124,7 +138,7 @@ def check_endpoints(initial: Molecule, final: Molecule, source: str | None = Non
                          f"{initial.symbols[i]} in one and {final.symbols[i]} in the other", source)
     if (initial.charge, initial.multiplicity) != (final.charge, final.multiplicity):
         raise InputError("endpoints differ in charge or multiplicity", source)
-    shift = np.linalg.norm(np.subtract(initial.positions, final.positions), axis=1).max()
+    shift = endpoint_shifts(initial, final, fixed).max()
     if shift < IDENTICAL_ANGSTROM:
         raise InputError(f"endpoints are identical (largest displacement {shift:.3f} Å < "
                          f"{IDENTICAL_ANGSTROM} Å)", source)
@@ -262,28 +276,25 @@ def relaxed_endpoints(spec: PathSpec, method: Method, workdir: Path,
                 f"{'GFN2-xTB' if stage == 'xtb' else method.label} in "
                 f"{time.perf_counter() - t0:.0f} s")
         ends.append(mol)
-    check_distinct_minima(ends[0], ends[1], spec.mobile, spec.name, spec.fixed)
+    check_distinct_minima(ends[0], ends[1], spec.mobile, spec.fixed)
     return replace(spec, initial=ends[0], final=ends[1], relax_endpoints=False, prerelax=False)
 
 
 def check_distinct_minima(initial: Molecule, final: Molecule, mobile: tuple[int, ...] = (),
-                          name: str = "path", fixed: tuple[int, ...] = ()) -> None:
-    """Refuse relaxed endpoints that are the same minimum: every atom within
-    ``IDENTICAL_ANGSTROM``, or (with ``mobile`` atoms) the mobile atoms all within
-    ``MERGED_ANGSTROM``. Without ``fixed`` atoms the final state is first superposed on the
-    initial one, since a free relaxation may translate or turn the whole system."""
-    from .geometry import superpose
-
-    pos_fin = np.asarray(final.positions) if fixed else superpose(final.positions,
-                                                                 initial.positions)
-    d = np.linalg.norm(np.asarray(initial.positions) - pos_fin, axis=1)
-    if d.max() < IDENTICAL_ANGSTROM:
-        raise InputError(f"{name}: after relaxation the two states differ by at most "
-                         f"{d.max():.3f} Å: both fall into the same minimum")
-    if mobile and d[list(mobile)].max() < MERGED_ANGSTROM:
-        raise InputError(f"{name}: after relaxation the mobile atoms of the two states are at "
-                         f"most {d[list(mobile)].max():.2f} Å apart (< {MERGED_ANGSTROM} Å): both "
-                         "states fall into the same minimum; choose other anchors (from:, to:)")
+                          fixed: tuple[int, ...] = ()) -> None:
+    """Refuse relaxed endpoints that are the same minimum: identical by
+    :func:`check_endpoints`, or (with ``mobile`` atoms) the mobile atoms all within
+    ``MERGED_ANGSTROM``."""
+    try:
+        check_endpoints(initial, final, fixed=fixed)
+    except InputError as exc:
+        raise InputError(f"after relaxation, {exc.message}: both states fall into the same "
+                         "minimum") from None
+    shift = endpoint_shifts(initial, final, fixed)[list(mobile)].max() if mobile else None
+    if shift is not None and shift < MERGED_ANGSTROM:
+        raise InputError(f"after relaxation the mobile atoms of the two states are at most "
+                         f"{shift:.2f} Å apart (< {MERGED_ANGSTROM} Å): both states fall into "
+                         "the same minimum; choose other anchors (from:, to:)")
 
 
 def run_path(spec: PathSpec, method: Method, store: ResultStore, workdir: str | Path,
@@ -296,7 +307,7 @@ def run_path(spec: PathSpec, method: Method, store: ResultStore, workdir: str | 
 
     if spec.mode not in MODES:
         raise InputError(f"mode must be one of {', '.join(MODES)}, got {spec.mode!r}")
-    check_endpoints(spec.initial, spec.final)
+    check_endpoints(spec.initial, spec.final, fixed=spec.fixed)
     say = progress or (lambda _m: None)
     labels = labels or {}
     key = spec.key(method)

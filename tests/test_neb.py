@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from ase.units import Hartree
@@ -160,6 +161,7 @@ def _li(x: float, waters: list) -> tuple:
     ("wrong count", "different atom counts"),
     ("wrong order", "different order"),
     ("identical", "endpoints are identical"),
+    ("moved", "endpoints are identical"),  # the same NH3, shifted and turned: no path
 ])
 def test_bad_endpoints_refused(tmp_path, capsys, change, message):
     up, down = nh3_pair(tmp_path)
@@ -168,6 +170,9 @@ def test_bad_endpoints_refused(tmp_path, capsys, change, message):
     elif change == "wrong order":
         write_xyz_text(down, ["H", "N", "H", "H"], [[0.94, 0, 0.27], [0, 0, -0.12],
                                                   [-0.47, 0.814, 0.27], [-0.47, -0.814, 0.27]])
+    elif change == "moved":
+        turn = np.array([[0.0, -1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])
+        write_xyz_text(down, NH3[0], np.asarray(NH3[1]) @ turn.T + [1.0, 2.0, 0.5])
     else:
         down.write_text(up.read_text())
     campaign = tmp_path / "nh3.yaml"
