@@ -48,7 +48,7 @@ import numpy as np
 import yaml
 
 from .errors import InputError
-from .geometry import Molecule, check_spin, read_structure
+from .geometry import Molecule, check_spin, combined_charge_multiplicity, read_structure
 from .methods import Method, get_method
 from .neb import MODES, PathSpec, check_endpoints
 from .placement import PlacementSpec
@@ -407,9 +407,9 @@ def _load_quantities(ctx: _Ctx, raw: _Map, structures: dict, counterpoise: bool
         names.add(qname)
         cp = q.get("counterpoise", counterpoise)
         desc = str(q.get("description", ""))
-        if kind != "barrier" and ({"path_type", "from", "to", "active_radius", "prerelax"}
-                                  & set(q)):
-            bad = sorted({"path_type", "from", "to", "active_radius", "prerelax"} & set(q))[0]
+        hop_keys = sorted({"path_type", "from", "to", "active_radius", "prerelax"} & set(q))
+        if kind != "barrier" and hop_keys:
+            bad = hop_keys[0]
             raise ctx.error(f"{bad}: belongs to kind: barrier", q, bad, f"{path}.{bad}")
         if kind in ("binding", "adsorption") and "host" in q:
             out.append(Quantity(qname, kind, counterpoise=cp, description=desc,
@@ -517,11 +517,8 @@ def _load_placement(ctx: _Ctx, q: _Map, structures: dict, path: str) -> Placemen
     relax = q.get("relax", True)
     if not isinstance(relax, bool):
         raise ctx.error("must be true or false", q, "relax", f"{path}.relax")
-    charge = host.molecule.charge + guest.charge
-    mult = host.molecule.multiplicity + guest.multiplicity - 1
     try:
-        check_spin(host.molecule.nelectrons + guest.nelectrons, charge, mult,
-                   f"{host.name} + {guest.name}")
+        combined_charge_multiplicity(host.molecule, guest, f"{host.name} + {guest.name}")
         sample_poses(host, guest, sites, 1, counts["seed"])
     except InputError as exc:
         raise ctx.error(exc.message, q, "guest", f"{path}.guest") from None
@@ -625,17 +622,14 @@ def _load_hop(ctx: _Ctx, q: _Map, structures: dict, path: str
     guest = _resolve(ctx, str(q.get("guest", "Li+")), structures, q, "guest", f"{path}.guest")
     radius = _positive(ctx, q, "active_radius", path, 6.0)
     try:
-        check_spin(host.molecule.nelectrons + guest.nelectrons,
-                   host.molecule.charge + guest.charge,
-                   host.molecule.multiplicity + guest.multiplicity - 1,
-                   f"{host.name} + {guest.name}")
+        combined_charge_multiplicity(host.molecule, guest, f"{host.name} + {guest.name}")
         ends = hop_endpoints(host, guest, anchors[0][0], anchors[1][0], anchors[0][1],
                              anchors[1][1], radius, ptype.interfacial if ptype else False)
     except InputError as exc:
         key = exc.field if exc.field in ("from", "to", "guest") else "host"
         raise ctx.error(exc.message, q, key if key in q else None, f"{path}.{key}") from None
-    origin = (f"{guest.name or guest.formula} on {host.name}: {ends.anchors[0]} → "
-              f"{ends.anchors[1]}, atoms beyond {radius:g} Å of both fixed")
+    origin = (f"{guest.name or guest.formula} on {host.name}: "
+              f"{ends.anchors[0]} → {ends.anchors[1]}")
     return ends.initial, ends.final, ends.fixed, ends.mobile, origin
 
 

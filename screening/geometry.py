@@ -163,6 +163,16 @@ def check_spin(nelectrons: int, charge: int, multiplicity: int, label: str) -> N
             f"cannot have {unpaired} unpaired (parity or count)", label, field="multiplicity")
 
 
+def combined_charge_multiplicity(a: Molecule, b: Molecule, label: str = ""
+                                 ) -> tuple[int, int]:
+    """Charge and multiplicity of ``a`` and ``b`` together: charges add; unpaired electrons are
+    parallel (m_a + m_b − 1). Raises InputError if that multiplicity does not fit the
+    electron count."""
+    charge, mult = a.charge + b.charge, a.multiplicity + b.multiplicity - 1
+    check_spin(a.nelectrons + b.nelectrons, charge, mult, label or f"{a.name} + {b.name}")
+    return charge, mult
+
+
 def bond_graph(symbols: Sequence[str], positions, scale: float = 1.2, cell=None
                ) -> list[set[int]]:
     """Neighbours of each atom: pairs closer than ``scale`` × (sum of covalent radii).

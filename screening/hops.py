@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .errors import InputError
-from .geometry import Molecule, bond_graph, rotation_onto
+from .geometry import Molecule, bond_graph, combined_charge_multiplicity, rotation_onto
 from .hosts import Host
 from .hosts.analysis import vdw_radius
 
@@ -282,8 +282,7 @@ def hop_endpoints(host: Host, guest: Molecule, from_site: str, to_site: str,
     i, j, *ions = _anchor_pair(host, from_site, to_site, from_index, to_index, interfacial)
     hm = host.molecule
     hpos = np.asarray(hm.positions)
-    charge = hm.charge + guest.charge
-    mult = hm.multiplicity + guest.multiplicity - 1
+    charge, mult = combined_charge_multiplicity(hm, guest)
     states = []
     for end, site, k, ion_pos in (("from", from_site, i, ions[0]), ("to", to_site, j, ions[1])):
         donor = host.site(site).points[k]

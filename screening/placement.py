@@ -29,7 +29,8 @@ import numpy as np
 
 from .engines.xtb import xtb_relaxed
 from .errors import InputError
-from .geometry import Molecule, bond_graph, rotation_onto, superpose
+from .geometry import (Molecule, bond_graph, combined_charge_multiplicity, rotation_onto,
+                       superpose)
 from .hosts import Host, Site, get_host
 from .hosts.analysis import vdw_radius
 
@@ -221,8 +222,7 @@ def place(host: Host, guest: Molecule, sites: list[str] | tuple[str, ...], n_pos
     """
     say = progress or (lambda _m: None)
     hm = host.molecule
-    charge = hm.charge + guest.charge
-    mult = hm.multiplicity + guest.multiplicity - 1
+    charge, mult = combined_charge_multiplicity(hm, guest)
     n = hm.natoms
     fixed = list(range(n)) if host.frozen else []
     candidates = sample_poses(host, guest, sites, n_poses, seed)
