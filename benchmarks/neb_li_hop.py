@@ -36,7 +36,8 @@ def main() -> None:
     from screening.hops import hop_endpoints
     from screening.hosts import get_host
     from screening.methods import get_method
-    from screening.neb import PathSpec, run_path
+    from screening.neb import PathSpec
+    from screening.pipeline.tasks import compute_path
     from screening.species import get_species
     from screening.store import ResultStore
 
@@ -55,7 +56,7 @@ def main() -> None:
         if "relaxed" in msg:
             marks.append(time.perf_counter())
 
-    r = run_path(spec, method, ResultStore(work / "r.db"), work / "band", progress=say)
+    r = compute_path(spec, method, ResultStore(work / "r.db"), work / "band", progress=say)
     total = time.perf_counter() - marks[0]
     fwd = "–" if r.forward_eV is None else f"{r.forward_eV:.3f}"
     rev = "–" if r.reverse_eV is None else f"{r.reverse_eV:.3f}"

@@ -38,20 +38,72 @@ def host_atoms(name: str, **options) -> Atoms:
     return atoms
 
 
-def place(host: str, guest: str, sites: list[str] | None = None, poses: int = 8, keep: int = 3,
-          seed: int = 7, **host_options) -> list[Atoms]:
-    """The ``keep`` best distinct GFN2-xTB-ranked poses of library species ``guest`` in library
-    host ``host``, best first (host atoms first; ``info`` holds site, rank and charge)."""
+def _with_roles(mol: Molecule, parts) -> Atoms:
+    """``mol`` as Atoms with its parts in ``info["roles"]``: [{role, name, atoms, charge}]."""
+    atoms = mol.to_atoms()
+    atoms.info["roles"] = [p.to_dict() for p in parts]
+    return atoms
+
+
+def place(host: str, guest: str | list[str], sites: list[str] | None = None, poses: int = 8,
+          keep: int = 3, seed: int = 7, **host_options) -> list[Atoms]:
+    """The ``keep`` best distinct GFN2-xTB-ranked poses of library species ``guest`` (or of
+    several, ``guest=["Li+", "TFSI-", "PC"]``, placed together as one cluster) in library host
+    ``host``, best first (host atoms first; ``info`` holds site, rank, charge and the roles of
+    every part: host, ion, counter-ion, solvent, guest)."""
+    from .complexes import guest_cluster
     from .hosts import get_host
     from .placement import place as place_poses
+    from .specs import Part
 
     h = get_host(host, **host_options)
+    names = [guest] if isinstance(guest, str) else list(guest)
+    cluster, parts = guest_cluster([get_species(n).molecule() for n in names], seed)
+    n = h.molecule.natoms
+    all_parts = (Part("host", h.name, tuple(range(n)), h.molecule.charge,
+                      h.molecule.multiplicity), *(p.shifted(n) for p in parts))
     out = []
-    for p in place_poses(h, get_species(guest).molecule(), sites or
-                         (["endo"] if "endo" in h.sites else ["exo"]), poses, keep, seed):
-        atoms = p.molecule.to_atoms()
+    for p in place_poses(h, cluster, sites or (["endo"] if "endo" in h.sites else ["exo"]),
+                         poses, keep, seed):
+        atoms = _with_roles(p.molecule, all_parts)
         atoms.info.update(site=p.final_site, rank=p.rank, host_atoms=p.host_atoms)
         out.append(atoms)
+    return out
+
+
+def shell(ion: str, ligands: list[str], candidates: int = 6, keep: int = 1, seed: int = 7
+          ) -> list[Atoms]:
+    """The ``keep`` best solvation shells of library ion ``ion`` (e.g. ``"Li+"``) with library
+    ``ligands`` (e.g. ``["EC", "EC", "EC", "DEC"]``), GFN2-xTB-relaxed with the coordination
+    held, best first; ``info["roles"]`` names the ion and each ligand."""
+    from .complexes import shell as build
+
+    return [_with_roles(m, parts) for m, parts in
+            build(get_species(ion).molecule(), [get_species(x).molecule() for x in ligands],
+                  candidates, keep, seed)]
+
+
+def ion_pair(host: str, salt: tuple[str, str] = ("Li+", "TFSI-"), separation: float = 6.0,
+             sites: list[str] | None = None, poses: int = 4, seed: int = 7,
+             **host_options) -> dict[str, Atoms]:
+    """The contact and the separated state of ``salt`` on library host ``host`` (the best
+    GFN2-xTB-relaxed pose of each): ``{"contact": Atoms, "separated": Atoms}``, host atoms
+    first, roles in ``info["roles"]``. Their DFT energy difference is seed 003's dissociation
+    energy (a campaign's ``kind: dissociation`` with ``host:`` and ``salt:`` computes it)."""
+    from .complexes import guest_cluster, run_placement
+    from .hosts import get_host
+    from .specs import PlacementSpec
+
+    h = get_host(host, **host_options)
+    pair, parts = guest_cluster([get_species(x).molecule() for x in salt], seed)
+    donors = sites or sorted(n for n, s in h.sites.items() if s.kind == "atom")
+    out = {}
+    for state, where, mode in (("contact", ["exo"], "contact"), ("separated", donors, "separated")):
+        spec = PlacementSpec(h.name, (), pair, tuple(where), poses, 1, seed, True,
+                             host_molecule=h.molecule, guest_parts=parts, mode=mode,
+                             separation=separation)
+        best = run_placement(spec, h)[0]
+        out[state] = _with_roles(best.molecule, spec.parts())
     return out
 
 
@@ -124,6 +176,6 @@ def structure(key: str, db: str | os.PathLike | None = None) -> Atoms:
     return ResultStore(db).molecule(key).to_atoms()
 
 
-__all__ = ["Campaign", "Method", "Molecule", "energy", "get_method", "get_species",
-           "load_campaign", "quantities", "results", "run_campaign", "species_atoms",
-           "structure"]
+__all__ = ["Campaign", "Method", "Molecule", "energy", "get_method", "get_species", "hop",
+           "host_atoms", "ion_pair", "load_campaign", "place", "quantities", "results",
+           "run_campaign", "shell", "species_atoms", "structure"]

@@ -55,6 +55,10 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("-o", "--output", help="folder for quantities.csv/png (default "
                    "results/<campaign name>)")
     r.add_argument("-q", "--quiet", action="store_true", help="print only the table")
+    r.add_argument("--threads", type=int, help="CPU threads per calculation (default "
+                   "$SCREENING_THREADS, else the cores shared among the workers)")
+    r.add_argument("--device", choices=("auto", "cpu", "gpu"),
+                   help="where PySCF runs (default $SCREENING_DEVICE or auto)")
 
     v = sub.add_parser("validate", help="check a campaign file and list its calculations")
     v.add_argument("campaign")
@@ -92,6 +96,17 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _settings(**overrides):
+    """The environment's settings with the command line's overrides; a malformed
+    ``SCREENING_*`` variable is bad input."""
+    from .settings import Settings
+
+    try:
+        return Settings.from_env(**overrides)
+    except ValueError as exc:
+        raise ScreeningError(str(exc)) from None
+
+
 def _version() -> str:
     from . import __version__
     return f"screening {__version__}"
@@ -102,13 +117,18 @@ def cmd_run(a: argparse.Namespace) -> int:
     from .collect import format_table
     from .pipeline.launchpad import DEFAULT_STORE, use_embedded_store
     from .pipeline.local import run_local
+    from .settings import use_settings
 
-    campaign = load_campaign(a.campaign)
     if a.workers < 1:
         raise ScreeningError("--workers must be >= 1")
-    use_embedded_store(a.store or DEFAULT_STORE)
-    table = run_local(campaign, a.db, a.store, a.output, a.workers,
-                      None if a.quiet else lambda m: print(m, flush=True))
+    if a.threads is not None and a.threads < 1:
+        raise ScreeningError("--threads must be >= 1")
+    settings = _settings(threads=a.threads, device=a.device, db=a.db)
+    with use_settings(settings):
+        campaign = load_campaign(a.campaign)
+        use_embedded_store(a.store or DEFAULT_STORE)
+        table = run_local(campaign, a.db, a.store, a.output, a.workers,
+                          None if a.quiet else lambda m: print(m, flush=True), settings)
     print(f"\n{campaign.name}: energies in eV at {campaign.method.label}"
           f"{' with counterpoise' if campaign.method.counterpoise else ''}")
     print(format_table(table))
@@ -118,7 +138,7 @@ def cmd_run(a: argparse.Namespace) -> int:
 def cmd_validate(a: argparse.Namespace) -> int:
     from .campaign import load_campaign
 
-    c = load_campaign(a.campaign)
+    c = load_campaign(a.campaign, check_only=True)  # no xTB, nothing written
     calcs = c.calculations()
     print(f"{c.source}: campaign {c.name!r} is valid: {len(c.quantities)} quantities, "
           f"{len(calcs)} calculations at {c.method.label}"
@@ -128,6 +148,12 @@ def cmd_validate(a: argparse.Namespace) -> int:
         print(f"  {mol.formula:<14s} {mol.natoms:4d} atoms{ghosts:<10s} charge {mol.charge:+d} "
               f"mult {mol.multiplicity}  {labels['job']}")
     for q in c.quantities:
+        for s in q.placements:
+            what = "separated state" if s.mode == "separated" else "placement"
+            print(f"  {what} {q.name!r}: {s.guest.formula} at {', '.join(s.sites)} of "
+                  f"{s.host_name} ({s.host_molecule.natoms} atoms), {s.n_poses} poses per site, "
+                  f"best {s.keep} to DFT; poses and the guest reference are relaxed with "
+                  "GFN2-xTB when the campaign runs")
         if q.path is not None:
             p = q.path
             steps = " + ".join(s for s, on in (("GFN2-xTB", p.prerelax),

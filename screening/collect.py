@@ -9,37 +9,31 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
 
 from .campaign import Campaign
-from .placement import pose_quantity
-from .quantities import Quantity, evaluate
-from .store import ResultStore, calc_key
+from .quantities import Quantity
+from .specs import PathResult, calc_key
+from .store import ResultStore
 
 COLUMNS = ["quantity", "kind", "value_eV", "interaction_eV", "interaction_cp_eV", "bsse_eV",
            "deformation_eV", "reverse_eV", "status", "reference", "counterpoise", "method",
            "missing"]
 
 
-def expand(campaign: Campaign, store: ResultStore) -> list[Quantity | str]:
-    """The campaign's quantities with each placement replaced by one quantity per stored pose
-    (rank order); a placement that has not run yet stays as its name (a row with a gap)."""
-    out: list[Quantity | str] = []
-    for q in campaign.quantities:
-        if q.placement is None:
-            out.append(q)
-            continue
-        poses = store.get_poses(q.placement.key())
-        out += [pose_quantity(q, p) for p in poses] if poses else [q.name]
-    return out
+def expand(campaign: Campaign, store: ResultStore) -> list[Quantity]:
+    """The campaign's quantities as table rows: a placement becomes one quantity per stored pose
+    (rank order), or stays itself (a row with a gap) until it has run."""
+    return [row for q in campaign.quantities for row in q.expand(store.get_poses)]
 
 
 def collect(campaign: Campaign, store: ResultStore) -> pd.DataFrame:
     """One row per quantity (per kept pose for placements): value and components in eV (NaN
     where an energy is missing)."""
     quantities = expand(campaign, store)
-    keys = [calc_key(m, campaign.method) for q in quantities if isinstance(q, Quantity)
-            for m in q.molecules()]
+    keys = [calc_key(m, campaign.method) for q in quantities for m in q.molecules()]
     energies = store.energies(keys)
     paths = {}
     for q in campaign.quantities:
@@ -48,10 +42,7 @@ def collect(campaign: Campaign, store: ResultStore) -> pd.DataFrame:
             found = store.get_path(key)
             if found is not None:
                 paths[key] = found
-    rows = [evaluate(q, campaign.method, energies, paths) if isinstance(q, Quantity) else
-            {"quantity": q, "kind": "binding", "method": campaign.method.label,
-             "missing": f"poses of {q} (placement not run)"} for q in quantities]
-    table = pd.DataFrame(rows)
+    table = pd.DataFrame([q.row(campaign.method, energies, paths) for q in quantities])
     for col in COLUMNS:
         if col not in table:
             table[col] = float("nan") if col.endswith("_eV") else ""
@@ -75,13 +66,9 @@ def format_table(table: pd.DataFrame) -> str:
 
 def plot(table: pd.DataFrame, path: str | Path, title: str = "") -> Path:
     """Horizontal bar chart of ``value_eV`` per quantity, with the method in the axis label."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     data = table.dropna(subset=["value_eV"])
-    fig, ax = plt.subplots(figsize=(7, 0.5 * max(len(data), 2) + 1.2))
+    fig = Figure(figsize=(7, 0.5 * max(len(data), 2) + 1.2))
+    ax = fig.subplots()
     colors = {"binding": "#3b6ea8", "adsorption": "#3b6ea8", "desolvation": "#c0504d",
               "dissociation": "#9bbb59", "reaction": "#8064a2", "barrier": "#f79646"}
     ax.barh(data["quantity"], data["value_eV"],
@@ -101,7 +88,6 @@ def plot(table: pd.DataFrame, path: str | Path, title: str = "") -> Path:
     fig.tight_layout()
     path = Path(path)
     fig.savefig(path, dpi=120)
-    plt.close(fig)
     return path
 
 
@@ -118,11 +104,33 @@ def write_outputs(table: pd.DataFrame, output: str | Path, name: str,
     if table["value_eV"].notna().any():
         paths.append(plot(table, out / "quantities.png", f"campaign {name}"))
     if campaign is not None and store is not None:
-        from .neb import PathResult, plot_profile
-
         for q in campaign.quantities:
             found = store.get_path(q.path.key(campaign.method)) if q.path else None
             if found is not None:
                 safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in q.name)
-                paths.append(plot_profile(PathResult(**found), out / f"path_{safe}.png"))
+                paths.append(plot_profile(PathResult.from_dict(found), out / f"path_{safe}.png"))
     return paths
+
+
+def plot_profile(result: PathResult, path: str | Path) -> Path:
+    """Energy profile (eV vs image) of a path, barrier annotated."""
+    e = np.asarray(result.energies_eV, dtype=float)
+    x = np.arange(len(e))
+    fig = Figure(figsize=(5.5, 3.6))
+    ax = fig.subplots()
+    ax.plot(x, e, "o-", color="#3b6ea8")
+    if result.climbing_image is not None:
+        ax.plot([result.climbing_image], [e[result.climbing_image]], "s", color="#c0504d",
+                label="climbing image")
+        ax.legend(loc="best", fontsize=8)
+    fwd = "–" if result.forward_eV is None else f"{result.forward_eV:.3f}"
+    rev = "–" if result.reverse_eV is None else f"{result.reverse_eV:.3f}"
+    ax.set_title(f"{result.name}: E_a = {fwd} eV (reverse {rev} eV)", fontsize=9)
+    ax.set_xticks(x)
+    ax.set_xlabel("image (0 = initial state)")
+    ax.set_ylabel(f"E − E(initial) / eV\n[{result.method}]", fontsize=8)
+    ax.axhline(0, color="grey", lw=0.6)
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path, dpi=120)
+    return path

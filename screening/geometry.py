@@ -8,17 +8,16 @@ is a content hash that, together with a method's key, identifies a stored result
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Sequence
 
 import numpy as np
 from ase import Atoms
-from ase.data import atomic_numbers, covalent_radii
+from ase.data import atomic_numbers, covalent_radii, vdw_radii
 
 from .errors import InputError
+from .hashing import content_hash
 
 MIN_DISTANCE_ANGSTROM = 0.5
 """Two real atoms closer than this (Å) are refused as overlapping."""
@@ -90,9 +89,8 @@ class Molecule:
 
     def key(self) -> str:
         """Content hash (hex, 16 chars) of symbols, positions, charge, multiplicity and ghosts."""
-        payload = json.dumps([self.symbols, self.positions, self.charge, self.multiplicity,
-                              sorted(self.ghosts)], separators=(",", ":"))
-        return hashlib.sha256(payload.encode()).hexdigest()[:16]
+        return content_hash([self.symbols, self.positions, self.charge, self.multiplicity,
+                             sorted(self.ghosts)], compact=True)
 
     def subset(self, indices: Sequence[int], charge: int, multiplicity: int,
                ghost_rest: bool = False, name: str = "") -> "Molecule":
@@ -171,6 +169,12 @@ def combined_charge_multiplicity(a: Molecule, b: Molecule, label: str = ""
     charge, mult = a.charge + b.charge, a.multiplicity + b.multiplicity - 1
     check_spin(a.nelectrons + b.nelectrons, charge, mult, label or f"{a.name} + {b.name}")
     return charge, mult
+
+
+def vdw_radius(symbols: list[str] | tuple[str, ...]) -> np.ndarray:
+    """Van der Waals radii in Å (2.0 where ASE has none)."""
+    r = np.array([vdw_radii[atomic_numbers[s]] for s in symbols], float)
+    return np.where(np.isfinite(r), r, 2.0)
 
 
 def bond_graph(symbols: Sequence[str], positions, scale: float = 1.2, cell=None

@@ -34,9 +34,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .errors import InputError
-from .geometry import Molecule, bond_graph, combined_charge_multiplicity, rotation_onto
-from .hosts import Host
-from .hosts.analysis import vdw_radius
+from .geometry import (Molecule, bond_graph, combined_charge_multiplicity, rotation_onto,
+                       vdw_radius)
+from .specs import Host
 
 ION_DISTANCE = 2.0
 """Ion to donor atom (Å) in the unrelaxed states (Li–F 1.9–2.0, Li–O 1.9–2.0, Li–N 2.0–2.1)."""

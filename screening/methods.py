@@ -8,12 +8,11 @@ property of how quantities are assembled, not of a single calculation, so it is 
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
 from .errors import InputError
+from .hashing import content_hash
 
 DISPERSIONS = ("d3bj", "d3zero", "d3bjatm", "d3mbj", "d4")
 SOLVENT_MODELS = ("pcm", "smd")
@@ -61,7 +60,7 @@ class Method:
     def key(self) -> str:
         """Content hash (hex, 16 chars) of every field that changes an energy."""
         d = {k: v for k, v in asdict(self).items() if k not in self._NOT_IN_KEY}
-        return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
+        return content_hash(d, sort_keys=True)
 
     @property
     def label(self) -> str:

@@ -21,11 +21,9 @@ image's SCF does not converge) is saved and reported with ``status = failed`` an
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import time
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -37,7 +35,12 @@ from ase.units import Bohr, Hartree
 from .errors import InputError, ScreeningError
 from .geometry import Molecule
 from .methods import Method
-from .store import ResultStore
+from .settings import Settings
+from .specs import PathResult, PathSpec
+
+EnergyOf = Callable[[Molecule, str], float]
+"""``energy(molecule, job)``: the molecule's energy (Hartree) at the path's method, from the
+caller's results store or computed; ``job`` labels it (e.g. ``"<path> :: image 2"``)."""
 
 MODES = ("dft", "xtb-path")
 IDENTICAL_ANGSTROM = 0.1
@@ -45,72 +48,6 @@ IDENTICAL_ANGSTROM = 0.1
 MERGED_ANGSTROM = 0.5
 """Relaxed endpoints whose mobile atoms (the hopping ion and its guest) all lie closer than this
 (Å) fell into the same minimum."""
-
-
-@dataclass(frozen=True)
-class PathSpec:
-    """One migration path.
-
-    Attributes
-    ----------
-    name : label.
-    initial, final : endpoint geometries (same atoms in the same order, same charge/spin).
-    images : number of intermediate images.
-    fixed : 0-based indices of atoms held fixed (e.g. a host's anchor atoms).
-    fmax : NEB force convergence threshold (eV/Å).
-    max_steps : optimiser steps at most.
-    mode : ``dft`` or ``xtb-path``.
-    spring : NEB spring constant (eV/Å²).
-    relax_endpoints : relax both endpoints (``fixed`` atoms frozen) with geomeTRIC first, then
-        check that they are still distinct minima.
-    prerelax : relax both endpoints with GFN2-xTB first (``fixed`` atoms frozen): the cheap
-        pre-relaxation, and the endpoints of an ``xtb-path`` band.
-    mobile : atoms that move between the endpoints (a hopping ion and its guest); relaxed
-        endpoints whose mobile atoms all lie within ``MERGED_ANGSTROM`` are the same minimum.
-    origin : how the endpoints were made (e.g. the host and anchors of a hop), for reports.
-    """
-
-    name: str
-    initial: Molecule
-    final: Molecule
-    images: int = 5
-    fixed: tuple[int, ...] = ()
-    fmax: float = 0.05
-    max_steps: int = 200
-    mode: str = "dft"
-    spring: float = 0.1
-    relax_endpoints: bool = False
-    prerelax: bool = False
-    mobile: tuple[int, ...] = ()
-    origin: str = ""
-
-    @property
-    def relaxes(self) -> bool:
-        """Whether the path relaxes its endpoints (so their given geometries are only a start)."""
-        return self.relax_endpoints or self.prerelax
-
-    def key(self, method: Method) -> str:
-        """Content hash of the path (endpoints, settings) and the method (not ``max_steps``,
-        which does not change a converged band, so that a longer rerun resumes; not
-        ``origin``, a label)."""
-        parts: list = [self.initial.key(), self.final.key(), self.images, sorted(self.fixed),
-                       self.fmax, self.mode, self.spring, self.relax_endpoints, method.key()]
-        if self.prerelax or self.mobile:
-            parts += [self.prerelax, sorted(self.mobile)]
-        return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:16]
-
-    def to_dict(self) -> dict:
-        d = asdict(self)
-        d["initial"], d["final"] = self.initial.to_dict(), self.final.to_dict()
-        d["fixed"], d["mobile"] = list(self.fixed), list(self.mobile)
-        return d
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "PathSpec":
-        d = dict(d)
-        d["initial"], d["final"] = Molecule.from_dict(d["initial"]), Molecule.from_dict(d["final"])
-        d["fixed"], d["mobile"] = tuple(d.get("fixed", ())), tuple(d.get("mobile", ()))
-        return cls(**d)
 
 
 def endpoint_shifts(initial: Molecule, final: Molecule, fixed: tuple[int, ...] = ()
@@ -150,9 +87,10 @@ class EngineCalculator(Calculator):
     implemented_properties = ["energy", "forces"]
 
     def __init__(self, method: Method, charge: int, multiplicity: int, counter: list[int],
-                 **kwargs) -> None:
+                 settings: Settings | None = None, **kwargs) -> None:
         super().__init__(**kwargs)
         self.method, self.charge, self.multiplicity = method, charge, multiplicity
+        self.settings = settings
         self.counter = counter
         self.last: tuple[Molecule, dict] | None = None
 
@@ -161,7 +99,7 @@ class EngineCalculator(Calculator):
 
         super().calculate(atoms, properties, system_changes)
         mol = Molecule.from_atoms(self.atoms, self.charge, self.multiplicity)
-        result = compute(mol, self.method, gradient=True)
+        result = compute(mol, self.method, gradient=True, settings=self.settings)
         self.counter[0] += 1
         self.last = (mol, result.to_dict())
         self.results["energy"] = result.energy * Hartree
@@ -194,30 +132,6 @@ def xtb_calculator(charge: int, multiplicity: int, counter: list[int]) -> Calcul
     return Counted(method="GFN2-xTB", charge=charge, multiplicity=multiplicity, verbosity=0)
 
 
-@dataclass
-class PathResult:
-    """Outcome of a path: energies relative to the initial state (eV) and bookkeeping."""
-
-    name: str
-    path_key: str
-    mode: str
-    method: str
-    status: str  # converged | not converged | failed
-    energies_eV: list[float]
-    forward_eV: float | None
-    reverse_eV: float | None
-    climbing_image: int | None
-    max_force_eV_A: float | None
-    steps: int
-    force_calls: int
-    wall_s: float
-    reason: str = ""
-    images: list[dict] = field(default_factory=list)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-
 def _atoms(mol: Molecule) -> Atoms:
     return mol.to_atoms(include_ghosts=False)
 
@@ -248,7 +162,7 @@ def _read_band(workdir: Path, key: str, n: int) -> tuple[list[np.ndarray], int] 
 
 
 def relaxed_endpoints(spec: PathSpec, method: Method, workdir: Path,
-                      say: Callable[[str], None]) -> PathSpec:
+                      say: Callable[[str], None], settings: Settings | None = None) -> PathSpec:
     """``spec`` with both endpoints relaxed: GFN2-xTB if ``prerelax``, then geomeTRIC at
     ``method`` if ``relax_endpoints`` (each cached in ``workdir``). Raises InputError if the two
     relaxed states are the same minimum."""
@@ -260,7 +174,8 @@ def relaxed_endpoints(spec: PathSpec, method: Method, workdir: Path,
 
     stages = [(stage, relax) for stage, relax, wanted in (
         ("xtb", lambda m: xtb_relaxed(m, fixed=list(spec.fixed))[0], spec.prerelax),
-        ("relaxed", lambda m: optimize(m, method, fixed=spec.fixed)[0], spec.relax_endpoints))
+        ("relaxed", lambda m: optimize(m, method, fixed=spec.fixed, settings=settings)[0],
+         spec.relax_endpoints))
         if wanted]
     ends = []
     for label, mol in (("initial", spec.initial), ("final", spec.final)):
@@ -297,10 +212,15 @@ def check_distinct_minima(initial: Molecule, final: Molecule, mobile: tuple[int,
                          "the same minimum; choose other anchors (from:, to:)")
 
 
-def run_path(spec: PathSpec, method: Method, store: ResultStore, workdir: str | Path,
-             labels: dict | None = None, progress: Callable[[str], None] | None = None
-             ) -> PathResult:
-    """Converge the band of ``spec`` and return its barrier; stores images and the path record."""
+def run_path(spec: PathSpec, method: Method, workdir: str | Path, energy: EnergyOf,
+             progress: Callable[[str], None] | None = None,
+             settings: Settings | None = None) -> PathResult:
+    """Converge the band of ``spec`` and return its barrier.
+
+    Stores nothing: endpoint and image energies come from ``energy`` (the caller's store), and
+    the single points the band computed itself come back in ``PathResult.computed`` for the
+    caller to store with the path record.
+    """
     from ase.constraints import FixAtoms
     from ase.mep import NEB
     from ase.optimize import FIRE
@@ -309,20 +229,19 @@ def run_path(spec: PathSpec, method: Method, store: ResultStore, workdir: str | 
         raise InputError(f"mode must be one of {', '.join(MODES)}, got {spec.mode!r}")
     check_endpoints(spec.initial, spec.final, fixed=spec.fixed)
     say = progress or (lambda _m: None)
-    labels = labels or {}
     key = spec.key(method)
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     if spec.relaxes:
         try:
-            spec = relaxed_endpoints(spec, method, workdir, say)
+            spec = relaxed_endpoints(spec, method, workdir, say, settings)
         except ScreeningError as exc:  # merged minima or a failed relaxation: a failed path
             say(f"{spec.name}: {exc}")
             band = [_atoms(spec.initial), _atoms(spec.final)]
-            return _summarise(spec, method, store, key, band, [None, None], "failed",
+            return _summarise(spec, method, key, band, [None, None], [], "failed",
                               str(exc), None, 0, 0, time.perf_counter() - t0)
-    e_ini, e_fin = (store.energy_of(mol, method, {**labels, "job": f"{spec.name} :: {end}"})[0].energy
+    e_ini, e_fin = (energy(mol, f"{spec.name} :: {end}")
                     for mol, end in ((spec.initial, "initial"), (spec.final, "final")))
     n = spec.images + 2
     band = [_atoms(spec.initial)] + [_atoms(spec.initial) for _ in range(spec.images)] + \
@@ -353,7 +272,7 @@ def run_path(spec: PathSpec, method: Method, store: ResultStore, workdir: str | 
                 e = xtb_calculator(q, m, counter).get_potential_energy(a)
             a.calc = EndpointCalculator(e)
         elif spec.mode == "dft":
-            a.calc = EngineCalculator(method, q, m, counter)
+            a.calc = EngineCalculator(method, q, m, counter, settings)
         else:
             a.calc = xtb_calculator(q, m, counter)
     opt = FIRE(neb, logfile=None)
@@ -377,33 +296,37 @@ def run_path(spec: PathSpec, method: Method, store: ResultStore, workdir: str | 
     max_force = None
     if status != "failed":
         max_force = float(np.sqrt((neb.get_forces() ** 2).sum(axis=1).max()))
-    energies_h = _final_energies(spec, method, store, band, e_ini, e_fin, labels, status)
-    return _summarise(spec, method, store, key, band, energies_h, status, reason, max_force,
+    energies_h, computed = _final_energies(spec, band, e_ini, e_fin, energy, status)
+    return _summarise(spec, method, key, band, energies_h, computed, status, reason, max_force,
                       steps[0], counter[0], time.perf_counter() - t0)
 
 
-def _final_energies(spec: PathSpec, method: Method, store: ResultStore, band: list[Atoms],
-                    e_ini: float, e_fin: float, labels: dict, status: str) -> list[float | None]:
-    """DFT energies (Hartree) of every image of the final band, stored in the results database."""
+def _final_energies(spec: PathSpec, band: list[Atoms], e_ini: float, e_fin: float,
+                    energy: EnergyOf, status: str
+                    ) -> tuple[list[float | None], list[tuple[Molecule, dict]]]:
+    """DFT energies (Hartree) of every image of the final band, and the single points the band
+    computed itself (to be stored by the caller)."""
     out: list[float | None] = [e_ini]
+    computed: list[tuple[Molecule, dict]] = []
     q, m = spec.initial.charge, spec.initial.multiplicity
     for i, a in enumerate(band[1:-1], start=1):
         mol = Molecule.from_atoms(a, q, m, name=f"{spec.name} image {i}")
-        image_labels = {**labels, "job": f"{spec.name} :: image {i}"}
         calc = a.calc
         if isinstance(calc, EngineCalculator) and calc.last and calc.last[0].key() == mol.key():
-            out.append(store.put(mol, method, calc.last[1], image_labels).energy)
+            computed.append((mol, calc.last[1]))
+            out.append(float(calc.last[1]["energy"]))
         elif status == "failed":
             out.append(None)
         else:
-            out.append(store.energy_of(mol, method, image_labels)[0].energy)
+            out.append(energy(mol, f"{spec.name} :: image {i}"))
     out.append(e_fin)
-    return out
+    return out, computed
 
 
-def _summarise(spec: PathSpec, method: Method, store: ResultStore, key: str, band: list[Atoms],
-               energies_h: list[float | None], status: str, reason: str,
-               max_force: float | None, steps: int, calls: int, wall: float) -> PathResult:
+def _summarise(spec: PathSpec, method: Method, key: str, band: list[Atoms],
+               energies_h: list[float | None], computed: list[tuple[Molecule, dict]],
+               status: str, reason: str, max_force: float | None, steps: int, calls: int,
+               wall: float) -> PathResult:
     rel = [None if e is None else (e - energies_h[0]) * Hartree for e in energies_h]
     known = [(v, i) for i, v in enumerate(rel) if v is not None]
     top, imax = max(known) if known else (None, None)
@@ -416,35 +339,5 @@ def _summarise(spec: PathSpec, method: Method, store: ResultStore, key: str, ban
         climbing_image=imax, max_force_eV_A=max_force, steps=steps, force_calls=calls,
         wall_s=wall, reason=reason,
         images=[{"symbols": a.get_chemical_symbols(), "positions": a.positions.tolist()}
-                for a in band])
-    store.put_path(result, band[imax] if imax is not None else band[0], spec, method)
+                for a in band], computed=computed)
     return result
-
-
-def plot_profile(result: PathResult, path: str | Path) -> Path:
-    """Energy profile (eV vs image) of a path, barrier annotated."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    e = np.asarray(result.energies_eV, dtype=float)
-    x = np.arange(len(e))
-    fig, ax = plt.subplots(figsize=(5.5, 3.6))
-    ax.plot(x, e, "o-", color="#3b6ea8")
-    if result.climbing_image is not None:
-        ax.plot([result.climbing_image], [e[result.climbing_image]], "s", color="#c0504d",
-                label="climbing image")
-        ax.legend(loc="best", fontsize=8)
-    fwd = "–" if result.forward_eV is None else f"{result.forward_eV:.3f}"
-    rev = "–" if result.reverse_eV is None else f"{result.reverse_eV:.3f}"
-    ax.set_title(f"{result.name}: E_a = {fwd} eV (reverse {rev} eV)", fontsize=9)
-    ax.set_xticks(x)
-    ax.set_xlabel("image (0 = initial state)")
-    ax.set_ylabel(f"E − E(initial) / eV\n[{result.method}]", fontsize=8)
-    ax.axhline(0, color="grey", lw=0.6)
-    fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path

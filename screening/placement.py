@@ -20,86 +20,19 @@ element (Hungarian), below ``rmsd_threshold`` Å.
 
 from __future__ import annotations
 
-import hashlib
-import json
-from dataclasses import asdict, dataclass, field
 from typing import Callable
 
 import numpy as np
+from ase.calculators.calculator import CalculatorError
 
 from .engines.xtb import xtb_relaxed
 from .errors import InputError
 from .geometry import (Molecule, bond_graph, combined_charge_multiplicity, rotation_onto,
-                       superpose)
-from .hosts import Host, Site, get_host
-from .hosts.analysis import vdw_radius
+                       superpose, vdw_radius)
+from .specs import Host, Pose, Site
 
 MIN_CLASH_SCALE = 0.4
 CLASH_SCALES = (0.65, 0.55, 0.45, MIN_CLASH_SCALE)
-
-
-@dataclass(frozen=True)
-class Pose:
-    """A host ⊃ guest complex (host atoms first). ``xtb_eV`` ranks poses and nothing else."""
-
-    molecule: Molecule
-    site: str
-    rank: int
-    host_atoms: int
-    xtb_eV: float | None = None
-    clash_scale: float = 0.0
-    final_site: str = ""
-
-    def to_dict(self) -> dict:
-        d = asdict(self)
-        d["molecule"] = self.molecule.to_dict()
-        return d
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "Pose":
-        return cls(**{**d, "molecule": Molecule.from_dict(d["molecule"])})
-
-
-@dataclass(frozen=True)
-class PlacementSpec:
-    """What to place where: host (library name and builder options), guest, sites, counts."""
-
-    host_name: str
-    host_options: tuple[tuple[str, object], ...]
-    guest: Molecule
-    sites: tuple[str, ...]
-    n_poses: int = 8
-    keep: int = 3
-    seed: int = 7
-    relax: bool = True
-    rmsd_threshold: float = 0.5
-    host_molecule: Molecule | None = field(default=None, compare=False)
-
-    def host(self) -> Host:
-        return get_host(self.host_name, **dict(self.host_options))
-
-    def key(self) -> str:
-        """Content hash: host geometry, guest, sites and sampling settings."""
-        d = self.to_dict()
-        d.pop("host_molecule")
-        d.pop("guest")
-        host_key = self.host_molecule.key() if self.host_molecule else ""
-        payload = json.dumps([host_key, self.guest.key(), d], sort_keys=True, default=str)
-        return hashlib.sha256(payload.encode()).hexdigest()[:16]
-
-    def to_dict(self) -> dict:
-        return {"host_name": self.host_name, "host_options": [list(x) for x in self.host_options],
-                "guest": self.guest.to_dict(), "sites": list(self.sites),
-                "n_poses": self.n_poses, "keep": self.keep, "seed": self.seed,
-                "relax": self.relax, "rmsd_threshold": self.rmsd_threshold,
-                "host_molecule": self.host_molecule.to_dict() if self.host_molecule else None}
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "PlacementSpec":
-        return cls(d["host_name"], tuple(tuple(x) for x in d["host_options"]),
-                   Molecule.from_dict(d["guest"]), tuple(d["sites"]), d["n_poses"], d["keep"],
-                   d["seed"], d["relax"], d["rmsd_threshold"],
-                   Molecule.from_dict(d["host_molecule"]) if d.get("host_molecule") else None)
 
 
 def _rotation(rng: np.random.Generator) -> np.ndarray:
@@ -183,13 +116,19 @@ def _fragment_graphs(mol: Molecule, parts: list[range]) -> list[list[set[int]]]:
 
 
 def guest_rmsd(a: Pose, b: Pose) -> float:
-    """RMSD (Å) of the guest atoms after aligning the hosts (Kabsch), atoms matched per element."""
+    """RMSD (Å) of the guest atoms after aligning the hosts (Kabsch), atoms matched per element
+    (all atoms aligned when there is no host)."""
+    n = a.host_atoms
+    gb = superpose(b.molecule.positions, a.molecule.positions, range(n) if n else None)[n:]
+    return matched_rmsd(np.asarray(a.molecule.positions)[n:], gb, a.molecule.symbols[n:])
+
+
+def matched_rmsd(ga: np.ndarray, gb: np.ndarray, symbols) -> float:
+    """RMSD (Å) of two aligned sets of positions, atoms of each element matched to minimise it
+    (Hungarian), so that swapped equivalent atoms or ligands count as the same."""
     from scipy.optimize import linear_sum_assignment
 
-    n = a.host_atoms
-    ga = np.asarray(a.molecule.positions)[n:]
-    gb = superpose(b.molecule.positions, a.molecule.positions, range(n))[n:]
-    syms = np.array(a.molecule.symbols[n:])
+    syms = np.array(symbols)
     total = 0.0
     for s in set(syms):
         idx = np.flatnonzero(syms == s)
@@ -237,7 +176,7 @@ def place(host: Host, guest: Molecule, sites: list[str] | tuple[str, ...], n_pos
         start.validate(start.name)
         try:
             final, energy = xtb_relaxed(start, 0.1, 300, fixed, relax)
-        except Exception as exc:  # an SCF that does not converge: drop the pose, say so
+        except CalculatorError as exc:  # tblite's SCF did not converge: drop the pose, say so
             say(f"  pose {i + 1}/{len(candidates)} ({site}): GFN2-xTB failed ({exc}); dropped")
             continue
         if _fragment_graphs(final, parts) != bonding:  # a fragment gained or lost a bond
@@ -261,26 +200,3 @@ def place(host: Host, guest: Molecule, sites: list[str] | tuple[str, ...], n_pos
         mol = Molecule(p.molecule.symbols, p.molecule.positions, charge, mult, name=name)
         out.append(Pose(mol, p.site, rank, n, p.xtb_eV, p.clash_scale, p.final_site))
     return out
-
-
-def run_placement(spec: PlacementSpec, progress: Callable[[str], None] | None = None
-                  ) -> list[Pose]:
-    """:func:`place` for a campaign's :class:`PlacementSpec`."""
-    return place(spec.host(), spec.guest, spec.sites, spec.n_poses, spec.keep, spec.seed,
-                 spec.relax, spec.rmsd_threshold, progress)
-
-
-def pose_quantity(quantity, pose: Pose):
-    """The binding quantity of one pose: complex = the pose, fragments = host and guest, each
-    referenced to the host and guest alone (so the deformation energy is reported too)."""
-    from .quantities import Fragment, Quantity
-
-    spec = quantity.placement
-    host, guest = spec.host_molecule, spec.guest
-    n, total = pose.host_atoms, pose.molecule.natoms
-    frags = (Fragment(spec.host_name, tuple(range(n)), host.charge, host.multiplicity, host),
-             Fragment(guest.name or "guest", tuple(range(n, total)), guest.charge,
-                      guest.multiplicity, guest))
-    return Quantity(f"{quantity.name} [{pose.final_site} #{pose.rank}]", quantity.kind,
-                    pose.molecule, frags, counterpoise=quantity.counterpoise,
-                    description=quantity.description)

@@ -1,9 +1,12 @@
 """Quantities as reactions over single-point energies: ΔE = Σ νᵢ E(speciesᵢ).
 
-Every quantity reduces to one or more :class:`Reaction` objects, so one collector serves all.
+One class per quantity kind. Each says which calculations it needs (:meth:`Quantity.molecules`),
+how its value is assembled from stored energies (:meth:`Quantity.reactions`, a set of named
+:class:`Reaction` objects) and what its table row reads (:meth:`Quantity.row`). A new kind is a
+new subclass registered in :data:`KINDS`, plus its schema in :mod:`screening.campaign.schema`.
 Definitions (energies in eV in tables, Hartree in the store):
 
-binding / adsorption
+binding / adsorption (:class:`Binding`)
     E_bind = E(complex) − Σ E(fragment). Negative = bound. With a relaxed ``reference`` per
     fragment, E(fragment) is the relaxed fragment's energy; otherwise the fragment frozen at its
     geometry in the complex (then E_bind is the interaction energy). Components reported apart:
@@ -15,18 +18,19 @@ binding / adsorption
     * ``deformation`` = Σ [E(fragment frozen) − E(fragment relaxed)] (≥ 0 at a minimum)
 
     ``value`` = interaction_cp + deformation with counterpoise, else interaction + deformation.
-    With ``placement`` (host + guest + sites) the complexes are the kept poses of
-    :mod:`screening.placement`, one row each, referenced to the relaxed host and guest.
-desolvation
+placement (:class:`Placement`)
+    a binding quantity whose complexes are the kept poses of :mod:`screening.placement`, one
+    :class:`Binding` row each, referenced to the relaxed host and guest.
+desolvation (:class:`Desolvation`)
     −ΔE with ΔE = E(Li⁺·A) − E(A) − E(Li⁺), A the solvent/polymer shell (seed 004, eq. 4): the
     negative of the binding energy of the ion to the shell, with the same components.
-dissociation
+dissociation (:class:`Dissociation`)
     E(products) − E(paired), e.g. E(substrate ⊃ Li⁺ and TFSI⁻ separated) − E(substrate ⊃ LiTFSI)
     (seed 003), or with ``products`` a list of separate structures at infinite separation,
     E(Li⁺) + E(TFSI⁻) − E(LiTFSI).
-reaction
+reaction (:class:`ReactionQuantity`)
     Any Σ νᵢ E(structureᵢ) given explicitly.
-barrier
+barrier (:class:`Barrier`)
     Climbing-image NEB between two endpoints (see :mod:`screening.neb`): ``value`` is the forward
     barrier max(band) − E(initial), ``reverse`` is max(band) − E(final).
 """
@@ -34,16 +38,13 @@ barrier
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable, ClassVar
 
 from ase.units import Hartree
 
 from .geometry import Molecule
 from .methods import Method
-from .neb import PathSpec
-from .placement import PlacementSpec
-from .store import calc_key
-
-KINDS = ("binding", "adsorption", "desolvation", "dissociation", "reaction", "barrier")
+from .specs import Part, PathSpec, PlacementSpec, Pose, calc_key, select_parts
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,14 @@ class Term:
     coefficient: float
     molecule: Molecule
     role: str
+
+    def to_dict(self) -> dict:
+        return {"coefficient": self.coefficient, "molecule": self.molecule.to_dict(),
+                "role": self.role}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Term":
+        return cls(d["coefficient"], Molecule.from_dict(d["molecule"]), d["role"])
 
 
 @dataclass(frozen=True)
@@ -85,54 +94,129 @@ class Fragment:
     multiplicity: int = 1
     reference: Molecule | None = None
 
+    def to_dict(self) -> dict:
+        return {"name": self.name, "atoms": list(self.atoms), "charge": self.charge,
+                "multiplicity": self.multiplicity,
+                "reference": self.reference.to_dict() if self.reference else None}
 
-@dataclass(frozen=True)
+    @classmethod
+    def from_dict(cls, d: dict) -> "Fragment":
+        ref = d.get("reference")
+        return cls(d["name"], tuple(d["atoms"]), d["charge"], d["multiplicity"],
+                   Molecule.from_dict(ref) if ref else None)
+
+
+PosesOf = Callable[[str], "list[Pose] | None"]
+"""``poses_of(placement_key)``: the stored poses of a placement, or None if it has not run."""
+
+
 class Quantity:
-    """A named quantity of a campaign, reduced to reactions by :meth:`reactions`."""
+    """A named quantity of a campaign. Subclasses are frozen dataclasses with ``name``,
+    ``kind`` and ``description`` fields and say what they need and how they are assembled."""
+
+    KIND_NAMES: ClassVar[tuple[str, ...]] = ()
+    """The campaign ``kind:`` values this class serves (the first is its default)."""
 
     name: str
     kind: str
-    complex: Molecule | None = None
-    fragments: tuple[Fragment, ...] = ()
-    products: tuple[Molecule, ...] = ()
-    terms: tuple[Term, ...] = ()
+    description: str
+    counterpoise: bool = False
+    path: PathSpec | None = None  # a barrier's path (run by a path Firework)
+    placement: PlacementSpec | None = None  # a placement (run by a placement Firework)
+
+    def reactions(self) -> dict[str, Reaction]:
+        """Named reactions: ``value`` and the components that apply to this kind."""
+        return {}
+
+    def molecules(self) -> list[Molecule]:
+        """Every distinct molecule whose energy this quantity needs, known before anything runs."""
+        seen: dict[str, Molecule] = {}
+        for r in self.reactions().values():
+            for t in r.terms:
+                seen.setdefault(t.molecule.key(), t.molecule)
+        return list(seen.values())
+
+    def expand(self, poses_of: PosesOf) -> list["Quantity"]:
+        """The quantities that make this one's table rows (a placement: one per stored pose)."""
+        return [self]
+
+    @property
+    def placements(self) -> tuple[PlacementSpec, ...]:
+        """The structure searches this quantity needs before its energies are known."""
+        return (self.placement,) if self.placement is not None else ()
+
+    def pose_molecules(self, pose: Pose) -> list[Molecule]:
+        """The calculations one stored pose of one of :attr:`placements` adds."""
+        return []
+
+    def row(self, method: Method, energies: dict[str, float],
+            paths: dict[str, dict] | None = None) -> dict:
+        """One table row: the value and components in eV (None where an energy is missing).
+
+        ``energies``: stored energies (Hartree) by calc key; ``paths``: stored path results
+        (``PathResult.to_dict()``) by path key.
+        """
+        row: dict = {"quantity": self.name, "kind": self.kind, "method": method.label,
+                     "counterpoise": self.counterpoise}
+        missing: list[str] = []
+        for part, reaction in self.reactions().items():
+            v = reaction.evaluate(energies, method)
+            row[f"{part}_eV"] = v
+            if v is None:
+                missing += [t.molecule.name for t, k in zip(reaction.terms,
+                                                            reaction.keys(method))
+                            if k not in energies]
+        row["reference"] = self.reference_label()
+        row["missing"] = "; ".join(sorted(set(missing)))
+        return row
+
+    def reference_label(self) -> str:
+        """What the value is referenced to, for the table's ``reference`` column."""
+        return ""
+
+    def to_dict(self) -> dict:
+        """JSON-friendly form (FireWorks specs, the campaign key): one layout for every kind."""
+        return {"name": self.name, "kind": self.kind, "counterpoise": self.counterpoise,
+                "description": self.description, "complex": None, "fragments": [],
+                "products": [], "terms": [], "path": None, "placement": None,
+                **self._own_dict()}
+
+    def _own_dict(self) -> dict:
+        return {}
+
+
+def _mol(d: dict | None) -> Molecule | None:
+    return Molecule.from_dict(d) if d else None
+
+
+@dataclass(frozen=True)
+class Binding(Quantity):
+    """E(complex) − Σ E(fragments), with counterpoise and deformation components (see module)."""
+
+    KIND_NAMES: ClassVar[tuple[str, ...]] = ("binding", "adsorption")
+    SIGN: ClassVar[float] = 1.0
+
+    name: str
+    complex: Molecule
+    fragments: tuple[Fragment, ...]
     counterpoise: bool = False
     description: str = ""
-    path: PathSpec | None = None
-    placement: PlacementSpec | None = None
+    kind: str = "binding"
 
     def frozen_fragment(self, f: Fragment, full_basis: bool) -> Molecule:
-        assert self.complex is not None
+        """Fragment ``f`` at its geometry in the complex, alone or in the complex's basis."""
         basis = "complex basis" if full_basis else "own basis"
         return self.complex.subset(f.atoms, f.charge, f.multiplicity, ghost_rest=full_basis,
                                    name=f"{f.name} in {self.complex.name} ({basis})")
 
     def reactions(self) -> dict[str, Reaction]:
-        """Named reactions: ``value`` and the components that apply to this kind."""
-        if self.kind == "barrier":  # from the path record; endpoints are the known energies
-            assert self.path is not None
-            if self.path.relaxes:  # the path relaxes them: their energies come with the path
-                return {}
-            return {"endpoints": Reaction((Term(-1.0, self.path.initial, "initial"),
-                                           Term(1.0, self.path.final, "final")))}
-        if self.kind in ("binding", "adsorption", "desolvation"):
-            return self._binding_reactions(-1.0 if self.kind == "desolvation" else 1.0)
-        if self.kind == "dissociation":
-            assert self.complex is not None
-            terms = [Term(-1.0, self.complex, "paired")]
-            terms += [Term(1.0, p, "products") for p in self.products]
-            return {"value": Reaction(tuple(terms))}
-        return {"value": Reaction(self.terms)}
-
-    def _binding_reactions(self, sign: float) -> dict[str, Reaction]:
-        assert self.complex is not None
+        sign = self.SIGN
         cx = Term(sign, self.complex, "complex")
         own = [Term(-sign, self.frozen_fragment(f, False), f"{f.name} frozen")
                for f in self.fragments]
         out = {"interaction": Reaction((cx, *own))}
-        refs = all(f.reference is not None for f in self.fragments)
         deformation: list[Term] = []
-        if refs:
+        if all(f.reference is not None for f in self.fragments):
             for f, t in zip(self.fragments, own):
                 deformation += [Term(-t.coefficient, t.molecule, t.role),
                                 Term(t.coefficient, f.reference, f"{f.name} relaxed")]
@@ -148,83 +232,275 @@ class Quantity:
             out["value"] = Reaction((cx, *own, *deformation))
         return out
 
+    def reference_label(self) -> str:
+        return ("relaxed fragments" if all(f.reference is not None for f in self.fragments)
+                else "frozen fragments")
+
+    def _own_dict(self) -> dict:
+        return {"complex": self.complex.to_dict(),
+                "fragments": [f.to_dict() for f in self.fragments]}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Binding":
+        return cls(d["name"], Molecule.from_dict(d["complex"]),
+                   tuple(Fragment.from_dict(f) for f in d["fragments"]),
+                   d.get("counterpoise", False), d.get("description", ""), d["kind"])
+
+
+@dataclass(frozen=True)
+class Desolvation(Binding):
+    """−(binding energy of the ion to its shell): seed 004's desolvation energy."""
+
+    KIND_NAMES: ClassVar[tuple[str, ...]] = ("desolvation",)
+    SIGN: ClassVar[float] = -1.0
+
+    kind: str = "desolvation"
+
+
+@dataclass(frozen=True)
+class Placement(Quantity):
+    """A guest placed in a host (:mod:`screening.placement`): one :class:`Binding` row per kept
+    pose, each referenced to the relaxed host and guest (so deformation is reported too)."""
+
+    KIND_NAMES: ClassVar[tuple[str, ...]] = ("binding", "adsorption")
+
+    name: str
+    placement: PlacementSpec
+    counterpoise: bool = False
+    description: str = ""
+    kind: str = "binding"
+    split: tuple[str, ...] = ()
+    """Roles or species names of one fragment (``rest``: every other part); default: the host
+    against all the guests."""
+
     def molecules(self) -> list[Molecule]:
-        """Every distinct molecule whose energy this quantity needs (for a placement: the host
-        and the guest; the poses are known once placed, see :func:`placement.pose_quantity`)."""
-        if self.placement is not None:
-            assert self.placement.host_molecule is not None
-            return [self.placement.host_molecule, self.placement.guest]
-        seen: dict[str, Molecule] = {}
-        for r in self.reactions().values():
-            for t in r.terms:
-                seen.setdefault(t.molecule.key(), t.molecule)
-        return list(seen.values())
+        """The host and the guest; the poses are known once placed (:meth:`pose_quantity`)."""
+        assert self.placement.host_molecule is not None
+        return [self.placement.host_molecule, self.placement.guest]
+
+    def pose_quantity(self, pose: Pose) -> Binding:
+        """The binding quantity of one pose: by default fragments host and guest, referenced to
+        each alone (so the deformation energy is reported); with :attr:`split`, the parts it
+        names against the rest, both frozen (an interaction energy)."""
+        spec = self.placement
+        host, guest = spec.host_molecule, spec.guest
+        assert host is not None
+        n, total = pose.host_atoms, pose.molecule.natoms
+        name = f"{self.name} [{pose.final_site} #{pose.rank}]"
+        if self.split:
+            frags = split_fragments(spec.parts(), self.split)
+        else:
+            frags = (Fragment(spec.host_name, tuple(range(n)), host.charge, host.multiplicity,
+                              host),
+                     Fragment(guest.name or "guest", tuple(range(n, total)), guest.charge,
+                              guest.multiplicity, guest))
+        return Binding(name, pose.molecule, frags, self.counterpoise, self.description,
+                       self.kind)
+
+    def pose_molecules(self, pose: Pose) -> list[Molecule]:
+        return self.pose_quantity(pose).molecules()
+
+    def expand(self, poses_of: PosesOf) -> list[Quantity]:
+        poses = poses_of(self.placement.key())
+        return [self.pose_quantity(p) for p in poses] if poses else [self]
+
+    def row(self, method: Method, energies: dict[str, float],
+            paths: dict[str, dict] | None = None) -> dict:
+        """The row of a placement that has not run yet: a gap, named."""
+        return {"quantity": self.name, "kind": self.kind, "method": method.label,
+                "counterpoise": self.counterpoise,
+                "missing": f"poses of {self.name} (placement not run)"}
+
+    def _own_dict(self) -> dict:
+        return {"placement": self.placement.to_dict(),
+                **({"split": list(self.split)} if self.split else {})}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Placement":
+        return cls(d["name"], PlacementSpec.from_dict(d["placement"]),
+                   d.get("counterpoise", False), d.get("description", ""), d["kind"],
+                   tuple(d.get("split", ())))
+
+
+def split_fragments(parts: tuple[Part, ...], names: tuple[str, ...]
+                    ) -> tuple[Fragment, Fragment]:
+    """Two frozen fragments of an assembled complex: the parts whose role or name is in
+    ``names``, and the rest. Charges add; unpaired electrons are taken as parallel."""
+    chosen = select_parts(parts, names)
+    rest = [p for p in parts if p not in chosen]
+
+    def fragment(ps: list[Part]) -> Fragment:
+        counts: dict[str, int] = {}
+        for p in ps:
+            counts[p.name] = counts.get(p.name, 0) + 1
+        label = "+".join(n if c == 1 else f"{c} {n}" for n, c in counts.items())
+        return Fragment(label, tuple(sorted(a for p in ps for a in p.atoms)),
+                        sum(p.charge for p in ps), 1 + sum(p.multiplicity - 1 for p in ps))
+
+    return fragment(chosen), fragment(rest)
+
+
+@dataclass(frozen=True)
+class IonPairDissociation(Quantity):
+    """A salt's dissociation on a substrate (seed 003): E(separated) − E(contact pair), both
+    states searched on the same host (:mod:`screening.complexes`), the best of each."""
+
+    KIND_NAMES: ClassVar[tuple[str, ...]] = ("dissociation",)
+
+    name: str
+    contact: PlacementSpec
+    separated: PlacementSpec
+    description: str = ""
+    kind: str = "dissociation"
+
+    @property
+    def placements(self) -> tuple[PlacementSpec, ...]:
+        return (self.contact, self.separated)
+
+    def molecules(self) -> list[Molecule]:
+        return []  # both states are known once searched
+
+    def pose_molecules(self, pose: Pose) -> list[Molecule]:
+        return [pose.molecule] if pose.rank == 1 else []
+
+    def expand(self, poses_of: PosesOf) -> list[Quantity]:
+        contact, separated = poses_of(self.contact.key()), poses_of(self.separated.key())
+        if not contact or not separated:
+            return [self]
+        return [Dissociation(self.name, contact[0].molecule, (separated[0].molecule,),
+                             self.description, self.kind)]
+
+    def row(self, method: Method, energies: dict[str, float],
+            paths: dict[str, dict] | None = None) -> dict:
+        """The row of a pair whose states have not been searched yet: a gap, named."""
+        return {"quantity": self.name, "kind": self.kind, "method": method.label,
+                "counterpoise": False,
+                "missing": f"contact and separated states of {self.name} (not searched yet)"}
+
+    def _own_dict(self) -> dict:
+        return {"placement": self.contact.to_dict(), "separated_state": self.separated.to_dict()}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "IonPairDissociation":
+        return cls(d["name"], PlacementSpec.from_dict(d["placement"]),
+                   PlacementSpec.from_dict(d["separated_state"]), d.get("description", ""),
+                   d["kind"])
+
+
+@dataclass(frozen=True)
+class Dissociation(Quantity):
+    """E(products) − E(paired): a salt's dissociation (seed 003)."""
+
+    KIND_NAMES: ClassVar[tuple[str, ...]] = ("dissociation",)
+
+    name: str
+    paired: Molecule
+    products: tuple[Molecule, ...]
+    description: str = ""
+    kind: str = "dissociation"
+
+    def reactions(self) -> dict[str, Reaction]:
+        terms = [Term(-1.0, self.paired, "paired")]
+        terms += [Term(1.0, p, "products") for p in self.products]
+        return {"value": Reaction(tuple(terms))}
+
+    def _own_dict(self) -> dict:
+        return {"complex": self.paired.to_dict(),
+                "products": [p.to_dict() for p in self.products]}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Dissociation":
+        return cls(d["name"], Molecule.from_dict(d["complex"]),
+                   tuple(Molecule.from_dict(p) for p in d["products"]),
+                   d.get("description", ""), d["kind"])
+
+
+@dataclass(frozen=True)
+class ReactionQuantity(Quantity):
+    """Any Σ νᵢ E(structureᵢ) given term by term."""
+
+    KIND_NAMES: ClassVar[tuple[str, ...]] = ("reaction",)
+
+    name: str
+    terms: tuple[Term, ...]
+    description: str = ""
+    kind: str = "reaction"
+
+    def reactions(self) -> dict[str, Reaction]:
+        return {"value": Reaction(self.terms)}
+
+    def _own_dict(self) -> dict:
+        return {"terms": [t.to_dict() for t in self.terms]}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "ReactionQuantity":
+        return cls(d["name"], tuple(Term.from_dict(t) for t in d["terms"]),
+                   d.get("description", ""), d["kind"])
+
+
+@dataclass(frozen=True)
+class Barrier(Quantity):
+    """Forward and reverse barrier of a migration path (climbing-image NEB)."""
+
+    KIND_NAMES: ClassVar[tuple[str, ...]] = ("barrier",)
+
+    name: str
+    path: PathSpec
+    description: str = ""
+    kind: str = "barrier"
+
+    def reactions(self) -> dict[str, Reaction]:
+        """The endpoints' energy difference, unless the path relaxes them (then their energies
+        come with the path record)."""
+        if self.path.relaxes:
+            return {}
+        return {"endpoints": Reaction((Term(-1.0, self.path.initial, "initial"),
+                                       Term(1.0, self.path.final, "final")))}
+
+    def row(self, method: Method, energies: dict[str, float],
+            paths: dict[str, dict] | None = None) -> dict:
+        row = {"quantity": self.name, "kind": self.kind, "method": method.label,
+               "counterpoise": False}
+        res = (paths or {}).get(self.path.key(method))
+        if res is None:
+            return {**row, "value_eV": None, "reverse_eV": None, "status": "",
+                    "missing": f"path {self.path.name}"}
+        return {**row, "value_eV": res["forward_eV"], "reverse_eV": res["reverse_eV"],
+                "method": res["method"], "status": res["status"], "reference": "initial state",
+                "missing": "" if res["status"] != "failed"
+                else f"path {self.path.name}: {res['reason']}"}
+
+    def _own_dict(self) -> dict:
+        return {"path": self.path.to_dict()}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Barrier":
+        return cls(d["name"], PathSpec.from_dict(d["path"]), d.get("description", ""), d["kind"])
+
+
+QUANTITY_CLASSES: tuple[type[Quantity], ...] = (Binding, Desolvation, Dissociation,
+                                                ReactionQuantity, Barrier)
+KINDS: tuple[str, ...] = ("binding", "adsorption", "desolvation", "dissociation", "reaction",
+                          "barrier")
+"""Every campaign ``kind:``; a binding with ``host:`` and ``guest:`` is a :class:`Placement`."""
 
 
 def evaluate(quantity: Quantity, method: Method, energies: dict[str, float],
              paths: dict[str, dict] | None = None) -> dict:
-    """One table row: the quantity's value and components in eV (None where an energy is missing).
-
-    ``paths`` maps path keys to stored path results (``PathResult.to_dict()``), for barriers.
-    """
-    row: dict = {"quantity": quantity.name, "kind": quantity.kind, "method": method.label,
-                 "counterpoise": quantity.counterpoise}
-    if quantity.path is not None:
-        return _barrier_row(row, quantity.path, method, (paths or {}))
-    missing = []
-    for part, reaction in quantity.reactions().items():
-        v = reaction.evaluate(energies, method)
-        row[f"{part}_eV" if part != "value" else "value_eV"] = v
-        if v is None:
-            missing += [t.molecule.name for t, k in zip(reaction.terms, reaction.keys(method))
-                        if k not in energies]
-    row["reference"] = ("relaxed fragments" if quantity.fragments and
-                        all(f.reference is not None for f in quantity.fragments)
-                        else "frozen fragments" if quantity.fragments else "")
-    row["missing"] = "; ".join(sorted(set(missing)))
-    return row
-
-
-def _barrier_row(row: dict, path: PathSpec, method: Method, paths: dict[str, dict]) -> dict:
-    res = paths.get(path.key(method))
-    if res is None:
-        return {**row, "value_eV": None, "reverse_eV": None, "status": "",
-                "missing": f"path {path.name}"}
-    return {**row, "value_eV": res["forward_eV"], "reverse_eV": res["reverse_eV"],
-            "method": res["method"], "status": res["status"], "reference": "initial state",
-            "missing": "" if res["status"] != "failed" else f"path {path.name}: {res['reason']}"}
+    """One table row of ``quantity`` (see :meth:`Quantity.row`)."""
+    return quantity.row(method, energies, paths)
 
 
 def quantity_to_dict(q: Quantity) -> dict:
     """JSON-friendly form of a quantity (for FireWorks specs)."""
-    return {
-        "name": q.name, "kind": q.kind, "counterpoise": q.counterpoise,
-        "description": q.description,
-        "complex": q.complex.to_dict() if q.complex else None,
-        "fragments": [{"name": f.name, "atoms": list(f.atoms), "charge": f.charge,
-                       "multiplicity": f.multiplicity,
-                       "reference": f.reference.to_dict() if f.reference else None}
-                      for f in q.fragments],
-        "products": [p.to_dict() for p in q.products],
-        "terms": [{"coefficient": t.coefficient, "molecule": t.molecule.to_dict(),
-                   "role": t.role} for t in q.terms],
-        "path": q.path.to_dict() if q.path else None,
-        "placement": q.placement.to_dict() if q.placement else None,
-    }
+    return q.to_dict()
 
 
 def quantity_from_dict(d: dict) -> Quantity:
     """Inverse of :func:`quantity_to_dict`."""
-    def mol(x: dict | None) -> Molecule | None:
-        return Molecule.from_dict(x) if x else None
-
-    return Quantity(
-        d["name"], d["kind"], mol(d.get("complex")),
-        tuple(Fragment(f["name"], tuple(f["atoms"]), f["charge"], f["multiplicity"],
-                       mol(f.get("reference"))) for f in d.get("fragments", [])),
-        tuple(Molecule.from_dict(p) for p in d.get("products", [])),
-        tuple(Term(t["coefficient"], Molecule.from_dict(t["molecule"]), t["role"])
-              for t in d.get("terms", [])),
-        d.get("counterpoise", False), d.get("description", ""),
-        PathSpec.from_dict(d["path"]) if d.get("path") else None,
-        PlacementSpec.from_dict(d["placement"]) if d.get("placement") else None)
+    if d.get("separated_state"):
+        return IonPairDissociation.from_dict(d)
+    if d.get("placement"):
+        return Placement.from_dict(d)
+    cls = next(c for c in QUANTITY_CLASSES if d["kind"] in c.KIND_NAMES)
+    return cls.from_dict(d)

@@ -1,6 +1,6 @@
 """The built-in library of guests and ions: charge, multiplicity, SMILES and geometry.
 
-Geometries live in ``structures/species/<file>.xyz`` and were made reproducibly by
+Geometries ship inside the package (``screening/data/species/<file>.xyz``) and were made reproducibly by
 ``structures/generate.py``: RDKit ETKDG (fixed seed) + MMFF94 for a start, then relaxed with
 geomeTRIC at the screening level (B3LYP-D3(BJ)/def2-SVP, density fitting). The comment line of
 each file records how it was made. :func:`build_from_smiles` is the first step, exposed for
@@ -9,20 +9,13 @@ users who bring their own molecules.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
+from .data import species_dir
 from .errors import InputError
 from .geometry import Molecule, read_xyz
-
-
-def structures_dir() -> Path:
-    """The curated-structure folder: ``$SCREENING_STRUCTURES`` or ``structures/`` of the checkout."""
-    env = os.environ.get("SCREENING_STRUCTURES")
-    return Path(env) if env else Path(__file__).resolve().parent.parent / "structures"
 
 
 @dataclass(frozen=True)
@@ -34,7 +27,7 @@ class Species:
     name : canonical name, e.g. ``Li+``, ``TFSI-``, ``PC``.
     smiles : SMILES (charged where the species is an ion).
     charge, multiplicity : total charge (e) and 2S+1.
-    file : xyz file name under ``structures/species``.
+    file : xyz file name in the package's ``data/species``.
     description : what it is, for people.
     aliases : other accepted names.
     conformer : for multi-conformer species, which one (e.g. ``trans`` (C2) / ``cis`` (C1) TFSI⁻).
@@ -51,7 +44,7 @@ class Species:
 
     def molecule(self) -> Molecule:
         """The curated geometry as a validated :class:`Molecule`."""
-        path = structures_dir() / "species" / self.file
+        path = species_dir() / self.file
         mol = read_xyz(path, self.charge, self.multiplicity, name=self.name)
         return mol
 

@@ -21,18 +21,16 @@ from ase.units import Bohr, Hartree
 
 from .geometry import Molecule
 from .methods import Method
+from .settings import Settings, current_settings
+from .specs import PathResult, PathSpec, Pose, calc_key
 
 DEFAULT_DB = "results/screening.db"
 
 
-def calc_key(molecule: Molecule, method: Method) -> str:
-    """The key of one calculation: ``<structure key>-<method key>``."""
-    return f"{molecule.key()}-{method.key()}"
-
-
 def default_db() -> str:
-    """``$SCREENING_DB`` or ``results/screening.db`` (relative to the working directory)."""
-    return os.environ.get("SCREENING_DB", DEFAULT_DB)
+    """The settings' results database: ``$SCREENING_DB`` or ``results/screening.db`` (relative
+    to the working directory)."""
+    return current_settings().db
 
 
 @dataclass
@@ -113,13 +111,13 @@ class ResultStore:
             return rec, False
         return self.put(molecule, method, compute(molecule, method), labels), True
 
-    def energy_of(self, molecule: Molecule, method: Method, labels: dict | None = None
-                  ) -> tuple[Record, bool]:
+    def energy_of(self, molecule: Molecule, method: Method, labels: dict | None = None,
+                  settings: Settings | None = None) -> tuple[Record, bool]:
         """(record, computed): stored, or computed with the PySCF engine and committed."""
         from .engines.pyscf import compute
 
-        return self.get_or_compute(molecule, method, lambda m, me: compute(m, me).to_dict(),
-                                   labels)
+        return self.get_or_compute(
+            molecule, method, lambda m, me: compute(m, me, settings=settings).to_dict(), labels)
 
     def energies(self, keys: list[str]) -> dict[str, float]:
         """Energies (Hartree) of the stored keys among ``keys``."""
@@ -134,8 +132,15 @@ class ResultStore:
         """Number of stored calculations (path records not counted)."""
         return self._db.count("calc_key")
 
-    def put_path(self, result: Any, atoms: Any, spec: Any, method: Method) -> None:
-        """Store (or replace) the record of a migration path; ``atoms`` is its climbing image."""
+    def put_path(self, result: PathResult, spec: PathSpec, method: Method,
+                 labels: dict | None = None) -> None:
+        """Store a migration path: first the single points its band computed (``computed``),
+        then (replacing any earlier one) the path record, whose structure is the climbing image."""
+        q, m = spec.initial.charge, spec.initial.multiplicity
+        for mol, res in result.computed:
+            self.put(mol, method, res, {**(labels or {}), "job": f"{spec.name} :: {mol.name}"})
+        top = result.images[result.climbing_image or 0]
+        atoms = Molecule.from_arrays(top["symbols"], top["positions"], q, m).to_atoms()
         for row in self._db.select(path_key=result.path_key):
             self._db.delete([row.id])
         kvp = {"path_key": result.path_key, "name": result.name, "method": result.method,
@@ -144,10 +149,7 @@ class ResultStore:
         for k in ("forward_eV", "reverse_eV", "max_force_eV_A", "climbing_image"):
             if getattr(result, k) is not None:
                 kvp[k] = getattr(result, k)
-        from ase import Atoms
-
-        self._db.write(Atoms(atoms.get_chemical_symbols(), atoms.positions),
-                       key_value_pairs=kvp,
+        self._db.write(atoms, key_value_pairs=kvp,
                        data={"result": result.to_dict(), "spec": spec.to_dict(),
                              "method_dict": method.to_dict()})
 
@@ -156,7 +158,8 @@ class ResultStore:
         rows = list(self._db.select(path_key=path_key, limit=1))
         return dict(rows[0].data["result"]) if rows else None
 
-    def put_poses(self, placement_key: str, poses: list, labels: dict | None = None) -> None:
+    def put_poses(self, placement_key: str, poses: list[Pose], labels: dict | None = None
+                  ) -> None:
         """Store (or replace) the kept poses of one placement, rank 1 first.
 
         The GFN2-xTB ranking energy goes in ``data`` only: it is for ordering, not for tables.
@@ -173,10 +176,8 @@ class ResultStore:
             self._db.write(Atoms(mol.symbols, mol.positions), key_value_pairs=kvp,
                            data={"pose": p.to_dict()})
 
-    def get_poses(self, placement_key: str) -> list | None:
+    def get_poses(self, placement_key: str) -> list[Pose] | None:
         """The stored poses of a placement (rank order), or None if it has not run."""
-        from .placement import Pose
-
         rows = list(self._db.select(placement_key=placement_key))
         if not rows:
             return None

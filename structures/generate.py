@@ -1,4 +1,5 @@
-"""Regenerate the curated geometries in structures/species and structures/complexes.
+"""Regenerate the curated geometries: the species library (shipped in the package,
+``screening/data/species``) and the complexes of the quickstart (``structures/complexes``).
 
 Every geometry is made from code, reproducibly:
 
@@ -29,6 +30,7 @@ from screening.engines.pyscf import optimize
 from screening.engines.xtb import xtb_relaxed
 from screening.geometry import Molecule, bonded_pairs, write_xyz
 from screening.methods import PRESETS
+from screening.data import species_dir
 from screening.species import build_from_smiles, get_species, tfsi_conformer
 
 HERE = Path(__file__).resolve().parent
@@ -136,7 +138,7 @@ def li_tfsi(tfsi: Molecule) -> tuple[Molecule, str]:
 
 def main(only: list[str]) -> None:
     """Make every missing file, quickstart structures first; with names, make just those."""
-    sp_dir, cx_dir = HERE / "species", HERE / "complexes"
+    sp_dir, cx_dir = species_dir(), HERE / "complexes"
     sp_dir.mkdir(exist_ok=True)
     cx_dir.mkdir(exist_ok=True)
     made: dict[str, Molecule] = {}
@@ -208,7 +210,7 @@ def xtb_only(names: list[str]) -> None:
         if sp.conformer:
             confs = [c for c in confs if tfsi_conformer(c) == sp.conformer] or confs
         mol = xtb_prerelaxed(confs[0])
-        write_xyz(mol, HERE / "species" / sp.file, f'name={name} smiles="{sp.smiles}" '
+        write_xyz(mol, species_dir() / sp.file, f'name={name} smiles="{sp.smiles}" '
                   'source="RDKit ETKDG seed 7 + MMFF94 -> GFN2-xTB only (DFT relaxation not run)"')
         print(f"species {name}: GFN2-xTB geometry written", flush=True)
 

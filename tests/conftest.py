@@ -14,6 +14,8 @@ _SESSION_DIR = Path(tempfile.mkdtemp(prefix="screening-tests-"))
 os.environ["MONGOMOCK_SERVERSTORE_FILE"] = str(_SESSION_DIR / "store.json")
 os.environ.setdefault("SCREENING_DEVICE", "cpu")
 os.environ.pop("SCREENING_DB", None)
+# hosts a test builds go to a throw-away cache, not the user's
+os.environ["SCREENING_CACHE_DIR"] = str(_SESSION_DIR / "cache")
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))

@@ -11,7 +11,7 @@ from screening.engines.pyscf import compute
 from screening.errors import InputError
 from screening.geometry import Molecule
 from screening.methods import get_method
-from screening.quantities import Fragment, Quantity, evaluate
+from screening.quantities import Binding, Fragment, Quantity, evaluate
 from screening.store import calc_key
 
 from .conftest import LI_H2O, water_dimer
@@ -25,6 +25,7 @@ def binding_kcal(q: Quantity, method) -> dict:
     return {k: v / KCAL for k, v in row.items() if k.endswith("_eV")}
 
 
+@pytest.mark.slow
 def test_water_dimer_counterpoise_against_ccsdt():
     """S22 water dimer at B3LYP-D3(BJ)/def2-SVP with counterpoise vs CCSD(T)/CBS (−5.02 kcal/mol).
 
@@ -34,8 +35,8 @@ def test_water_dimer_counterpoise_against_ccsdt():
     """
     symbols, pos = water_dimer()
     dimer = Molecule.from_arrays(symbols, pos, name="water dimer")
-    q = Quantity("wd", "binding", dimer, (Fragment("A", (0, 1, 2), 0), Fragment("B", (3, 4, 5), 0)),
-                 counterpoise=True)
+    q = Binding("wd", dimer, (Fragment("A", (0, 1, 2), 0), Fragment("B", (3, 4, 5), 0)),
+                counterpoise=True)
     r = binding_kcal(q, get_method("screening"))
     reference = s22_data["Water_dimer"]["interaction energy CC"] / KCAL
     assert reference == pytest.approx(-5.02, abs=0.01)
@@ -45,6 +46,7 @@ def test_water_dimer_counterpoise_against_ccsdt():
     assert r["bsse_eV"] == pytest.approx(r["interaction_cp_eV"] - r["interaction_eV"], abs=1e-9)
 
 
+@pytest.mark.slow
 def test_li_water_counterpoise_against_experiment():
     """Li⁺·H₂O at B3LYP-D3(BJ)/def2-TZVP with CP against experiment.
 
@@ -53,13 +55,14 @@ def test_li_water_counterpoise_against_experiment():
     accept −35.5 ± 3.5. The counterpoise-corrected value must be closer than the uncorrected one.
     """
     li = Molecule.from_arrays(*LI_H2O, charge=1, name="Li+H2O")
-    q = Quantity("li", "binding", li, (Fragment("Li+", (0,), 1), Fragment("W", (1, 2, 3), 0)),
-                 counterpoise=True)
+    q = Binding("li", li, (Fragment("Li+", (0,), 1), Fragment("W", (1, 2, 3), 0)),
+                counterpoise=True)
     r = binding_kcal(q, get_method("cp-tzvp"))
     assert r["value_eV"] == pytest.approx(-35.5, abs=3.5)
     assert abs(r["value_eV"] + 35.5) < abs(r["interaction_eV"] + 35.5)
 
 
+@pytest.mark.slow
 def test_dispersion_sees_real_atoms_only():
     """A fragment in the complex basis gets the dispersion of its own atoms, not of the ghosts."""
     meth = get_method("screening")

@@ -59,6 +59,7 @@ def test_endpoints_put_the_ion_at_two_donors_in_the_same_atom_order():
     assert ends.fixed and all(i < n for i in ends.fixed)
 
 
+@pytest.mark.slow
 def test_every_named_path_type_validates(tmp_path, capsys):
     """Each seed path type gives two states of the same atoms, the ion 3–6.5 Å apart (interface
     paths: each within 4.5 Å of both silica and polymer)."""
@@ -80,6 +81,7 @@ def test_every_named_path_type_validates(tmp_path, capsys):
                 assert all(np.linalg.norm(pos[lo:hi + 1] - p, axis=1).min() <= 4.5 for p in ions)
 
 
+@pytest.mark.slow
 def test_hop_between_two_sites_dft_on_xtb_band(tmp_path):
     """Li⁺ from one CF₂ group of CH₃CF₂CH₂CF₂H to the other: endpoints pre-relaxed with
     GFN2-xTB, band converged with GFN2-xTB, images re-evaluated with DFT. The row is labelled;

@@ -18,7 +18,8 @@ from screening.cli import main
 from screening.engines.pyscf import compute, optimize
 from screening.geometry import Molecule
 from screening.methods import get_method
-from screening.neb import PathSpec, run_path
+from screening.neb import PathSpec
+from screening.pipeline.tasks import compute_path
 from screening.store import ResultStore
 
 from .conftest import ROOT, write_xyz_text
@@ -62,6 +63,7 @@ def saddle_barrier() -> float:
     return (e_ts - e_min) * Hartree
 
 
+@pytest.mark.slow
 def test_nh3_inversion_matches_saddle_search(tmp_path, saddle_barrier):
     """CI-NEB barrier = saddle-point search at the same level (B3LYP/def2-SVP) within 5 meV;
     both near experiment (≈ 0.25 eV)."""
@@ -69,7 +71,7 @@ def test_nh3_inversion_matches_saddle_search(tmp_path, saddle_barrier):
         NH3[0], [[x, y, -z] for x, y, z in NH3[1]]))
     spec = PathSpec("NH3 inversion", up, down, images=3, relax_endpoints=True)
     store = ResultStore(tmp_path / "r.db")
-    result = run_path(spec, get_method(METHOD), store, tmp_path / "band")
+    result = compute_path(spec, get_method(METHOD), store, tmp_path / "band")
     assert result.status == "converged" and result.max_force_eV_A < 0.05
     assert result.forward_eV == pytest.approx(saddle_barrier, abs=0.005)
     assert result.reverse_eV == pytest.approx(result.forward_eV, abs=0.005)  # symmetric path
@@ -80,6 +82,7 @@ def test_nh3_inversion_matches_saddle_search(tmp_path, saddle_barrier):
     assert store.count() == 5
 
 
+@pytest.mark.slow
 def test_killed_neb_resumes_from_saved_band(tmp_path, saddle_barrier):
     campaign = nh3_campaign(tmp_path)
     env = {"PYTHONPATH": str(ROOT), "SCREENING_THREADS": "1", "PATH": "/usr/bin:/bin"}
@@ -106,6 +109,7 @@ def test_killed_neb_resumes_from_saved_band(tmp_path, saddle_barrier):
     assert (tmp_path / "results/nh3/path_NH3_inversion.png").stat().st_size > 5000
 
 
+@pytest.mark.slow
 def test_dft_on_xtb_path(tmp_path, saddle_barrier):
     """Band converged with GFN2-xTB, images re-evaluated with DFT: labelled, and close to the
     DFT saddle (the xTB and DFT inversion paths are nearly the same geometry)."""
@@ -117,6 +121,7 @@ def test_dft_on_xtb_path(tmp_path, saddle_barrier):
     assert row["value_eV"] == pytest.approx(saddle_barrier, abs=0.05)
 
 
+@pytest.mark.slow
 def test_li_hop_between_fixed_waters(tmp_path):
     """Li⁺ hops between two fixed, collinear waters; by symmetry the saddle is the midpoint."""
     d = 5.0

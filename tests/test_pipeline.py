@@ -34,6 +34,7 @@ def values(table: pd.DataFrame) -> dict:
     return dict(zip(table["quantity"], table["value_eV"]))
 
 
+@pytest.mark.slow
 def test_cli_api_and_fireworks_agree(tmp_path, monkeypatch):
     """Three separate computations of the same campaign give the same numbers."""
     folders = [tmp_path / n for n in ("cli", "api", "fw")]
@@ -73,6 +74,7 @@ def test_cli_api_and_fireworks_agree(tmp_path, monkeypatch):
     assert (folders[0] / "results/tiny/quantities.png").stat().st_size > 5000
 
 
+@pytest.mark.slow
 def test_repeated_run_computes_nothing(workdir):
     small_campaign(workdir)
     first = cli("run", "tiny.yaml", cwd=workdir)
@@ -92,6 +94,7 @@ def test_repeated_run_computes_nothing(workdir):
     assert third.stdout.count("(stored)") == 7
 
 
+@pytest.mark.slow
 def test_killed_run_resumes_without_recomputing(workdir):
     """SIGKILL in the middle; the rerun keeps every stored result and computes only the rest."""
     small_campaign(workdir, with_dimer=True)
@@ -124,6 +127,7 @@ def test_killed_run_resumes_without_recomputing(workdir):
     assert "water dimer" in again.stdout and "Li+ binding to water" in again.stdout
 
 
+@pytest.mark.slow
 def test_two_workers_store_every_result_once(workdir):
     small_campaign(workdir, with_dimer=True)
     proc = cli("run", "tiny.yaml", "--workers", "2", cwd=workdir)
@@ -157,6 +161,7 @@ def test_collector_tolerates_missing_energies(workdir):
     assert "Li+H2O" in table.loc[0, "missing"]
 
 
+@pytest.mark.slow
 def test_results_query_formats(workdir):
     small_campaign(workdir)
     assert cli("run", "tiny.yaml", "-q", cwd=workdir).returncode == 0
@@ -200,6 +205,7 @@ def test_slurm_templates_render():
     assert "#SBATCH --cpus-per-task=16" in cpu.get_script_str(".")
 
 
+@pytest.mark.slow
 def test_submit_then_fireworks_rlaunch(workdir):
     """The cluster path: `screening submit` to a LaunchPad file, FireWorks' own `rlaunch` runs it.
 

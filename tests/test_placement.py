@@ -12,7 +12,7 @@ import pytest
 
 from screening.errors import InputError
 from screening.hosts import get_host
-from screening.hosts.analysis import vdw_radius
+from screening.geometry import vdw_radius
 from screening.placement import guest_rmsd, place, sample_poses
 from screening.species import get_species
 
@@ -26,6 +26,7 @@ def scaled_contact(pose) -> float:
     return float((d / (r[:n, None] + r[None, n:])).min())
 
 
+@pytest.mark.slow
 def test_poses_clash_free_distinct_and_deterministic():
     host = get_host("PVDF-HFP", units=2)
     li = get_species("Li+").molecule()
@@ -72,6 +73,7 @@ quantities:
 """
 
 
+@pytest.mark.slow
 def test_placement_campaign_through_fireworks(workdir):
     (workdir / "c.yaml").write_text(campaign_text())
     cmd = [sys.executable, "-m", "screening.cli", "run", "c.yaml"]
@@ -97,6 +99,7 @@ def test_placement_campaign_through_fireworks(workdir):
     assert np.allclose(again["value_eV"], table["value_eV"], atol=1e-8)
 
 
+@pytest.mark.slow
 def test_bad_placement_campaigns_exit_2_and_write_nothing(workdir):
     bad = {
         "host": campaign_text().replace("name: PVDF-HFP", "name: CC9"),
@@ -107,7 +110,7 @@ def test_bad_placement_campaigns_exit_2_and_write_nothing(workdir):
     expect = {"host": "host.yaml:5: quantities[0].host: unknown host 'CC9'",
               "site": "site.yaml:6: quantities[0].sites: host PVDF-HFP_1-0 has no site 'endo'",
               "cluster": "cluster.yaml:5: quantities[0].host: HKUST-1 has no cluster model 'huge'"}
-    cc3 = Path(__file__).resolve().parent.parent / "structures" / "hosts" / "CC3.xyz"
+    cc3 = Path(__file__).resolve().parent.parent / "screening" / "data" / "hosts" / "CC3.xyz"
     bad["fits"] = f"""name: nofit
 method: screening
 structures:
@@ -124,3 +127,29 @@ quantities:
         assert r.returncode == 2, r.stderr
         assert expect[what] in r.stderr
     assert not (workdir / "results").exists()
+
+
+def test_validate_runs_no_xtb_and_writes_nothing(workdir, monkeypatch):
+    """`screening validate` on a placement in CC3 and on an uncached oligomer: no GFN2-xTB (a
+    tblite calculator refuses to be made), no file written anywhere, the placement listed."""
+    import tblite.ase
+
+    from screening.cli import main
+
+    def refuse(*_a, **_k):
+        raise AssertionError("validate ran GFN2-xTB")
+
+    monkeypatch.setattr(tblite.ase.TBLite, "__init__", refuse)
+    cache = workdir / "cache"
+    monkeypatch.setenv("SCREENING_CACHE_DIR", str(cache))
+    (workdir / "c.yaml").write_text("""name: check
+method: screening
+quantities:
+  - {name: TFSI- in CC3, kind: binding, host: CC3, guest: TFSI-, sites: [endo, window]}
+  - {name: Li+ on PVDF-HFP, kind: binding, host: {name: PVDF-HFP, units: 3, hfp_units: 0},
+     guest: PC, sites: F}
+""")
+    assert main(["validate", "c.yaml"]) == 0
+    assert sorted(p.name for p in workdir.rglob("*")) == ["c.yaml"]
+    with pytest.raises(AssertionError, match="ran GFN2-xTB"):  # the guard itself works
+        main(["run", "c.yaml"])

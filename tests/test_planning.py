@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from screening.engines import planning
+from screening.engines.pyscf import fragment_guess
 from screening.engines.pyscf import compute
 from screening.geometry import Molecule
 from screening.methods import get_method
@@ -27,7 +28,7 @@ def test_engine_goes_direct_when_df_does_not_fit(monkeypatch):
                                                    [0, -0.757, 0.587]])
     meth = get_method("screening")
     with_df = compute(water, meth)
-    monkeypatch.setattr(planning, "available_bytes", lambda device: 1000)
+    monkeypatch.setattr(planning, "available_bytes", lambda device, max_memory_mb=0: 1000)
     direct = compute(water, meth)
     assert with_df.scf_plan["density_fit"] and not direct.scf_plan["density_fit"]
     assert "exceeds" in direct.scf_plan["reason"]
@@ -36,11 +37,12 @@ def test_engine_goes_direct_when_df_does_not_fit(monkeypatch):
     assert direct.energy != with_df.energy
 
 
+@pytest.mark.slow
 def test_fragment_guess_saves_cycles():
     li_h2o = Molecule.from_arrays(*LI_H2O, charge=1)
     meth = get_method("screening")
     default = compute(li_h2o, meth)
-    guess = planning.fragment_guess(li_h2o, [((0,), 1, 1), ((1, 2, 3), 0, 1)], meth)
+    guess = fragment_guess(li_h2o, [((0,), 1, 1), ((1, 2, 3), 0, 1)], meth)
     guided = compute(li_h2o, meth, dm0=guess)
     assert guided.energy == pytest.approx(default.energy, abs=1e-7)
     assert guided.scf_cycles < default.scf_cycles

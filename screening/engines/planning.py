@@ -5,9 +5,6 @@ For a cage with a guest (CC3 ⊃ TFSI⁻, 183 atoms) that is ~10² GB at def2-SV
 box and at the edge of one GPU. :func:`plan_scf` picks density fitting when the tensor fits in a
 fraction of the memory at hand and direct (integral-direct) SCF otherwise, and says why; the
 engine records the plan and falls back to direct SCF when density fitting runs out of memory.
-
-:func:`fragment_guess` builds an initial density for a complex from its fragments' converged
-densities (block-diagonal superposition), which saves SCF cycles for host–guest complexes.
 """
 
 from __future__ import annotations
@@ -44,15 +41,16 @@ def df_tensor_bytes(nao: int, naux: int) -> int:
     return 8 * naux * nao * (nao + 1) // 2
 
 
-def available_bytes(device: str) -> int:
-    """Free memory of the GPU (``device`` 'gpu') or of the host, in bytes."""
+def available_bytes(device: str, max_memory_mb: int = 0) -> int:
+    """Free memory of the GPU (``device`` 'gpu') or of the host (``max_memory_mb`` if set), in
+    bytes."""
     if device == "gpu":
         import cupy
 
         free, _total = cupy.cuda.runtime.memGetInfo()
         return int(free)
-    if "SCREENING_MAX_MEMORY_MB" in os.environ:
-        return int(os.environ["SCREENING_MAX_MEMORY_MB"]) * 10**6
+    if max_memory_mb:
+        return max_memory_mb * 10**6
     return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES")
 
 
@@ -71,34 +69,14 @@ def choose(nao: int, naux: int, available: int, requested_df: bool) -> SCFPlan:
                    f"{available * gb:.1f} GB: direct SCF")
 
 
-def plan_scf(mol, method: Method, device: str = "cpu", available: int | None = None) -> SCFPlan:
-    """Plan the SCF of a built PySCF ``mol`` at ``method`` on ``device``."""
+def plan_scf(mol, method: Method, device: str = "cpu", available: int | None = None,
+             max_memory_mb: int = 0) -> SCFPlan:
+    """Plan the SCF of a built PySCF ``mol`` at ``method`` on ``device`` (``available`` bytes, or
+    what :func:`available_bytes` finds)."""
     from pyscf import df
 
     naux = df.make_auxmol(mol, method.auxbasis or df.make_auxbasis(mol, mp2fit=False)).nao \
         if method.density_fit else 0
-    return choose(mol.nao, naux, available if available is not None else available_bytes(device),
+    return choose(mol.nao, naux, available if available is not None else
+                  available_bytes(device, max_memory_mb),
                   method.density_fit)
-
-
-def fragment_guess(molecule: Molecule, fragments: list[tuple[tuple[int, ...], int, int]],
-                   method: Method) -> np.ndarray:
-    """Initial density of ``molecule`` from its fragments' converged densities.
-
-    ``fragments``: (0-based atom indices, charge, multiplicity) covering every atom. Returns an
-    (nao, nao) matrix for a closed-shell complex, (2, nao, nao) for an open-shell one.
-    """
-    from .pyscf import build_mol, build_scf
-
-    mol = build_mol(molecule, method)
-    slices = mol.aoslice_by_atom()
-    dm = np.zeros((2, mol.nao, mol.nao))
-    for atoms, charge, mult in fragments:
-        sub = molecule.subset(atoms, charge, mult)
-        mf = build_scf(build_mol(sub, method), method)
-        mf.kernel()
-        d = np.asarray(mf.make_rdm1())
-        d = np.stack([d / 2, d / 2]) if d.ndim == 2 else d
-        aos = np.concatenate([np.arange(slices[a, 2], slices[a, 3]) for a in atoms])
-        dm[np.ix_([0, 1], aos, aos)] = d
-    return dm[0] + dm[1] if molecule.multiplicity == 1 else dm

@@ -30,6 +30,7 @@ import numpy as np
 from ..errors import SCFNotConverged
 from ..geometry import Molecule
 from ..methods import Method
+from ..settings import Settings, current_settings
 from .planning import plan_scf
 
 ENERGY_CHECK_TOLERANCE = 1e-6
@@ -110,9 +111,9 @@ def gpu_name() -> str | None:
         return None
 
 
-def choose_device(requested: str | None = None) -> str:
-    """``cpu`` or ``gpu``: ``requested`` or ``$SCREENING_DEVICE`` (``auto`` = GPU if usable)."""
-    want = (requested or os.environ.get("SCREENING_DEVICE", "auto")).lower()
+def choose_device(requested: str | None = None, settings: Settings | None = None) -> str:
+    """``cpu`` or ``gpu``: ``requested``, else the settings' device (``auto`` = GPU if usable)."""
+    want = (requested or (settings or current_settings()).device).lower()
     if want not in ("auto", "cpu", "gpu"):
         raise ValueError(f"device must be auto, cpu or gpu, not {want!r}")
     if want == "cpu":
@@ -123,11 +124,9 @@ def choose_device(requested: str | None = None) -> str:
     return "gpu" if have_gpu else "cpu"
 
 
-def energy_check_wanted(device: str) -> bool:
-    """Whether to re-evaluate the energy on the final density (``$SCREENING_ENERGY_CHECK``)."""
-    mode = os.environ.get("SCREENING_ENERGY_CHECK", "gpu").lower()
-    if mode not in ("always", "gpu", "never"):
-        raise ValueError(f"SCREENING_ENERGY_CHECK must be always, gpu or never, not {mode!r}")
+def energy_check_wanted(device: str, settings: Settings | None = None) -> bool:
+    """Whether to re-evaluate the energy on the final density (``Settings.energy_check``)."""
+    mode = (settings or current_settings()).energy_check
     return mode == "always" or (mode == "gpu" and device == "gpu")
 
 
@@ -142,10 +141,11 @@ def build_mol(molecule: Molecule, method: Method, max_memory_mb: int | None = No
                  max_memory=max_memory_mb or default_max_memory_mb())
 
 
-def default_max_memory_mb() -> int:
-    """Memory PySCF may use (MB): ``$SCREENING_MAX_MEMORY_MB`` or 60 % of physical memory."""
-    if "SCREENING_MAX_MEMORY_MB" in os.environ:
-        return int(os.environ["SCREENING_MAX_MEMORY_MB"])
+def default_max_memory_mb(settings: Settings | None = None) -> int:
+    """Memory PySCF may use (MB): ``Settings.max_memory_mb``, else 60 % of physical memory."""
+    configured = (settings or current_settings()).max_memory_mb
+    if configured:
+        return configured
     try:
         total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1e6
         return int(0.6 * total)
@@ -200,7 +200,8 @@ def _to_numpy(x) -> np.ndarray:
 
 def compute(molecule: Molecule, method: Method, gradient: bool = False,
             device: str | None = None, threads: int | None = None,
-            max_memory_mb: int | None = None, dm0=None) -> EnergyResult:
+            max_memory_mb: int | None = None, dm0=None,
+            settings: Settings | None = None) -> EnergyResult:
     """Single-point energy (and optionally gradient) of ``molecule`` at ``method``.
 
     Parameters
@@ -208,9 +209,11 @@ def compute(molecule: Molecule, method: Method, gradient: bool = False,
     molecule : geometry in Å with charge, multiplicity and ghost atoms.
     method : level of theory.
     gradient : also return the nuclear gradient (Hartree/Bohr).
-    device : ``cpu``, ``gpu`` or ``auto`` (default: ``$SCREENING_DEVICE`` or auto).
-    threads : CPU threads for PySCF (default: ``$SCREENING_THREADS`` or PySCF's default).
+    device : ``cpu``, ``gpu`` or ``auto`` (default: the settings').
+    threads : CPU threads for PySCF (default: the settings', else PySCF's default).
+    max_memory_mb : PySCF memory (default: the settings', else 60 % of physical memory).
     dm0 : initial density matrix (default: PySCF's minao guess).
+    settings : the environment's choices (default: ``current_settings()``).
 
     Raises
     ------
@@ -220,11 +223,13 @@ def compute(molecule: Molecule, method: Method, gradient: bool = False,
     from pyscf import lib
 
     t0 = time.perf_counter()
-    threads = threads or int(os.environ.get("SCREENING_THREADS", "0")) or lib.num_threads()
+    settings = settings or current_settings()
+    threads = threads or settings.threads or lib.num_threads()
     lib.num_threads(threads)
-    dev = choose_device(device)
-    mol = build_mol(molecule, method, max_memory_mb)
-    plan = plan_scf(mol, method, dev).to_dict() if method.density_fit else {"density_fit": False}
+    dev = choose_device(device, settings)
+    mol = build_mol(molecule, method, max_memory_mb or default_max_memory_mb(settings))
+    plan = plan_scf(mol, method, dev, max_memory_mb=settings.max_memory_mb).to_dict() \
+        if method.density_fit else {"density_fit": False}
     run_method = method if plan["density_fit"] == method.density_fit else \
         replace(method, density_fit=False)
     try:
@@ -240,7 +245,7 @@ def compute(molecule: Molecule, method: Method, gradient: bool = False,
             f"({cycles} cycles, last E = {float(mf.e_tot):.8f} Eh)")
     e_tot = float(mf.e_tot)
     e_check = None
-    if energy_check_wanted(dev):
+    if energy_check_wanted(dev, settings):
         e_check = abs(float(mf.energy_tot(mf.make_rdm1())) - e_tot)
     e_disp = float(mf.scf_summary.get("dispersion", 0.0) or 0.0)
     grad = None
@@ -275,7 +280,8 @@ def _run_ladder(mol, method: Method, device: str, dm0) -> tuple[Any, list[str], 
 
 
 def optimize(molecule: Molecule, method: Method, max_steps: int = 100,
-             device: str | None = None, fixed: tuple[int, ...] = ()) -> tuple[Molecule, float]:
+             device: str | None = None, fixed: tuple[int, ...] = (),
+             settings: Settings | None = None) -> tuple[Molecule, float]:
     """Relax ``molecule`` at ``method`` with geomeTRIC; returns (relaxed molecule, energy in Eh).
 
     ``fixed``: 0-based indices of atoms frozen in place (geomeTRIC ``$freeze``).
@@ -287,7 +293,7 @@ def optimize(molecule: Molecule, method: Method, max_steps: int = 100,
     if molecule.ghosts:
         raise ValueError("cannot optimise a molecule with ghost atoms")
     mol = build_mol(molecule, method)
-    mf = build_scf(mol, method, choose_device(device))
+    mf = build_scf(mol, method, choose_device(device, settings))
     with tempfile.TemporaryDirectory() as tmp:
         constraints = None
         if fixed:
@@ -303,4 +309,25 @@ def optimize(molecule: Molecule, method: Method, max_steps: int = 100,
     pos = mol_eq.atom_coords(unit="Angstrom")
     relaxed = Molecule.from_arrays(molecule.symbols, pos, molecule.charge, molecule.multiplicity,
                                    name=molecule.name)
-    return relaxed, float(compute(relaxed, method, device=device).energy)
+    return relaxed, float(compute(relaxed, method, device=device, settings=settings).energy)
+
+
+def fragment_guess(molecule: Molecule, fragments: list[tuple[tuple[int, ...], int, int]],
+                   method: Method) -> np.ndarray:
+    """Initial density of ``molecule`` from its fragments' converged densities.
+
+    ``fragments``: (0-based atom indices, charge, multiplicity) covering every atom. Returns an
+    (nao, nao) matrix for a closed-shell complex, (2, nao, nao) for an open-shell one.
+    """
+    mol = build_mol(molecule, method)
+    slices = mol.aoslice_by_atom()
+    dm = np.zeros((2, mol.nao, mol.nao))
+    for atoms, charge, mult in fragments:
+        sub = molecule.subset(atoms, charge, mult)
+        mf = build_scf(build_mol(sub, method), method)
+        mf.kernel()
+        d = np.asarray(mf.make_rdm1())
+        d = np.stack([d / 2, d / 2]) if d.ndim == 2 else d
+        aos = np.concatenate([np.arange(slices[a, 2], slices[a, 3]) for a in atoms])
+        dm[np.ix_([0, 1], aos, aos)] = d
+    return dm[0] + dm[1] if molecule.multiplicity == 1 else dm

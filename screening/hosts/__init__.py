@@ -4,9 +4,9 @@ Every host is made from code (building blocks, space-group data, SMILES) and com
 :class:`Host`: a finite :class:`~screening.geometry.Molecule` with its named binding sites and a
 record of how it was made (``info``: source, charge and spin bookkeeping, measured pore sizes).
 
-Relaxed hosts are cached in ``structures/hosts/<name>.xyz`` (written by
-``structures/generate.py hosts``); :func:`get_host` reads the cache when it matches the recipe and
-builds from code otherwise.
+Relaxed hosts are cached (see :mod:`screening.hosts.cache`: the user cache, then the hosts
+shipped in ``screening/data/hosts``); :func:`get_host` reads a cache when it matches the recipe
+and builds from code otherwise, writing the user cache.
 
 >>> from screening.hosts import get_host
 >>> cc3 = get_host("CC3")                      # doctest: +SKIP
@@ -16,52 +16,13 @@ builds from code otherwise.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import inspect
+from pathlib import Path
 from typing import Callable
 
-import numpy as np
-
 from ..errors import InputError
-from ..geometry import Molecule
-
-
-@dataclass(frozen=True)
-class Site:
-    """Where a guest may go.
-
-    points : anchor positions in Å, shape (n, 3).
-    normals : unit vectors pointing away from the host at each anchor (zero for a cavity centre).
-    kind : ``cavity`` (guest centroid on the anchor), ``window`` (guest centroid on the anchor,
-        straddling it), ``surface`` (guest outside, beyond the anchor along the normal) or
-        ``atom`` (a coordinating atom: the guest's nearest atom about 2 Å out along the normal).
-    """
-
-    name: str
-    kind: str
-    points: np.ndarray
-    normals: np.ndarray
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "points", np.asarray(self.points, float).reshape(-1, 3))
-        object.__setattr__(self, "normals", np.asarray(self.normals, float).reshape(-1, 3))
-
-
-@dataclass(frozen=True)
-class Host:
-    """A host ready for placement: molecule, sites by name and provenance (``info``)."""
-
-    name: str
-    molecule: Molecule
-    sites: dict[str, Site]
-    info: dict = field(default_factory=dict)
-    frozen: bool = False  # cut-out models (clusters, oligomer ends) keep their atoms fixed
-
-    def site(self, name: str) -> Site:
-        """The site ``name``; a clear error listing the host's sites otherwise."""
-        if name not in self.sites:
-            raise InputError(f"host {self.name!r} has no site {name!r}; its sites: "
-                             f"{', '.join(sorted(self.sites))}", field="site")
-        return self.sites[name]
+from ..specs import Host, Site
+from .cache import cache_policy
 
 
 Builder = Callable[..., Host]
@@ -83,18 +44,27 @@ def describe_hosts() -> list[tuple[str, str]]:
     return [(n, d) for n, (_, d) in sorted(_registry().items())]
 
 
-def get_host(name: str, **options) -> Host:
+def get_host(name: str, *, cache_dir: str | Path | None = None, check_only: bool = False,
+             **options) -> Host:
     """Build (or read from the cache) the host ``name``.
 
     ``options`` are the builder's keywords, e.g. ``cluster="paddlewheel"`` for HKUST-1 or
     ``units=6`` for an oligomer. Unknown names or options raise :class:`InputError`.
+    ``cache_dir``: the user cache of built hosts (default: the settings'); ``check_only``: build
+    nothing expensive and write nothing (see :mod:`screening.hosts.cache`).
     """
     reg = _registry()
     if name not in reg:
         raise InputError(f"unknown host {name!r}; the library has: {', '.join(host_names())}",
                          field="host")
     builder = reg[name][0]
-    try:
+    accepted = inspect.signature(builder).parameters
+    for option in options:
+        if option not in accepted:
+            raise InputError(f"host {name!r} takes no option {option!r}; its options: "
+                             f"{', '.join(accepted) or 'none'}", field="host")
+    with cache_policy(cache_dir, check_only):
         return builder(**options)
-    except TypeError as exc:
-        raise InputError(f"host {name!r}: {exc}", field="host") from None
+
+
+__all__ = ["Builder", "Host", "Site", "describe_hosts", "get_host", "host_names"]

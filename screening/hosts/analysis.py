@@ -6,23 +6,11 @@ diameters of the largest sphere that touches no atom's van der Waals sphere (Å)
 
 from __future__ import annotations
 
-import hashlib
-import json
-from pathlib import Path
-
 import numpy as np
-from ase.data import atomic_numbers, vdw_radii
 from scipy.optimize import minimize
 
-from ..geometry import Molecule, bond_graph, parse_xyz_header, read_xyz, write_xyz
-from ..species import structures_dir
-from . import Site
-
-
-def vdw_radius(symbols: list[str] | tuple[str, ...]) -> np.ndarray:
-    """Van der Waals radii in Å (2.0 where ASE has none)."""
-    r = np.array([vdw_radii[atomic_numbers[s]] for s in symbols], float)
-    return np.where(np.isfinite(r), r, 2.0)
+from ..geometry import Molecule, bond_graph, vdw_radius
+from ..specs import Site
 
 
 def clearance(points: np.ndarray, pos: np.ndarray, radii: np.ndarray) -> np.ndarray:
@@ -149,33 +137,3 @@ def coordinating_atoms(mol: Molecule, graph: list[set[int]]) -> dict[str, list[i
         elif s == "F":
             add("F", i)
     return out
-
-
-def recipe_hash(recipe: dict) -> str:
-    """Short content hash of a build recipe (what a cached geometry was made from)."""
-    return hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()[:12]
-
-
-def cache_path(name: str) -> Path:
-    """``structures/hosts/<name>.xyz``."""
-    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
-    return structures_dir() / "hosts" / f"{safe}.xyz"
-
-
-def read_cached(name: str, recipe: dict) -> tuple[Molecule, dict] | None:
-    """The cached geometry of ``name`` if it was made by ``recipe``, else None."""
-    path = cache_path(name)
-    if not path.is_file():
-        return None
-    header = parse_xyz_header(path.read_text().splitlines()[1])
-    if header.get("recipe") != recipe_hash(recipe):
-        return None
-    return read_xyz(path, name=name), header
-
-
-def write_cached(name: str, recipe: dict, mol: Molecule, provenance: str) -> Path:
-    """Write ``mol`` to the cache with its recipe hash and provenance in the comment line."""
-    path = cache_path(name)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_xyz(mol, path, f"recipe={recipe_hash(recipe)} source=\"{provenance}\"")
-    return path

@@ -2,7 +2,7 @@
 
 stk's ``FourPlusSix`` topology puts four tritopic aldehydes on the corners of a tetrahedron and
 six diamines on its edges; the MCHammer optimizer brings the 12 imine bonds to length. The cage
-is then relaxed with GFN2-xTB (tblite) and cached in ``structures/hosts/<name>.xyz``.
+is then relaxed with GFN2-xTB (tblite) and cached (:mod:`screening.hosts.cache`).
 
 Cages of the library (all from 1,3,5-triformylbenzene):
 
@@ -15,10 +15,10 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import InputError
-from ..engines.xtb import xtb_relaxed
 from ..geometry import Molecule
-from . import Host, Site
-from .analysis import cavity, read_cached, surface_and_donor_sites, windows, write_cached
+from ..specs import Host, Site
+from .analysis import cavity, surface_and_donor_sites, windows
+from .cache import read_cached, write_cached, xtb_relaxed_host
 
 TRIFORMYLBENZENE = "O=Cc1cc(C=O)cc(C=O)c1"
 CAGES = {
@@ -85,7 +85,7 @@ def imine_cage(name: str, aldehyde: str, diamine: str, relax: bool = True) -> Ho
     else:
         mol = assemble_imine_cage(aldehyde, diamine, name)
         if relax:
-            mol = xtb_relaxed(mol)[0]
+            mol = xtb_relaxed_host(mol)
         write_cached(name, recipe, mol, f"stk FourPlusSix+MCHammer, {recipe['relax']}")
     return cage_host(name, mol, {"recipe": recipe, "charge": 0, "multiplicity": 1,
                                  "source": "stk FourPlusSix + MCHammer, " + recipe["relax"]})

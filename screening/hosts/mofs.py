@@ -30,8 +30,8 @@ import numpy as np
 
 from ..errors import InputError
 from ..geometry import Molecule
-from . import Host, Site
 from ..geometry import bond_graph
+from ..specs import Host, Site
 from .analysis import surface_and_donor_sites
 
 

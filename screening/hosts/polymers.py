@@ -19,11 +19,11 @@ bond capped as a silanol: a neutral, closed-shell hydroxylated cluster.
 from __future__ import annotations
 
 
-from ..engines.xtb import xtb_relaxed
 from ..errors import InputError
 from ..geometry import Molecule
-from . import Host
-from .analysis import read_cached, surface_and_donor_sites, write_cached
+from ..specs import Host
+from .analysis import surface_and_donor_sites
+from .cache import checking, read_cached, write_cached, xtb_relaxed_host
 
 SIDE_CHAINS = {
     "P(DOA)": "C(=O)OCC1COC(=O)O1",
@@ -50,7 +50,7 @@ def oligomer_smiles(polymer: str, units: int, hfp_units: int = 1) -> str:
 
 
 def oligomer(polymer: str, units: int = 4, hfp_units: int = 1, seed: int = 7) -> Host:
-    """An oligomer host (cached in structures/hosts/), sites on its donor atoms and surface."""
+    """An oligomer host (cached, see :mod:`.cache`), sites on its donor atoms and surface."""
     from ..species import build_from_smiles
 
     smiles = oligomer_smiles(polymer, units, hfp_units)
@@ -62,7 +62,7 @@ def oligomer(polymer: str, units: int = 4, hfp_units: int = 1, seed: int = 7) ->
         mol = cached[0]
     else:
         mol = build_from_smiles(smiles, seed=seed, n_conformers=4, name=name)[0]
-        mol = xtb_relaxed(mol)[0]
+        mol = xtb_relaxed_host(mol)
         write_cached(name, recipe, mol, "RDKit ETKDGv3 seed 7 + MMFF94, GFN2-xTB")
     mol = Molecule(mol.symbols, mol.positions, 0, 1, name=name)
     info = {"source": "RDKit ETKDGv3 + MMFF94 (lowest of 4 conformers), GFN2-xTB relaxed",
@@ -114,8 +114,14 @@ def interface(units: int = 4, silicons: int = 8) -> Host:
     if cached is not None:
         mol = cached[0]
     else:
-        poses = placement.place(silica, chain.molecule, ["exo"], n_poses=6, keep=1, seed=7)
-        mol = Molecule(poses[0].molecule.symbols, poses[0].molecule.positions, 0, 1, name=name)
+        if checking():  # the best rigid pose, not relaxed: enough to check names and fits
+            _, gpos, _ = placement.sample_poses(silica, chain.molecule, ["exo"], 1, seed=7)[0]
+            mol = Molecule.from_arrays(silica.molecule.symbols + chain.molecule.symbols,
+                                       [*silica.molecule.positions, *gpos], 0, 1, name=name)
+        else:
+            poses = placement.place(silica, chain.molecule, ["exo"], n_poses=6, keep=1, seed=7)
+            mol = Molecule(poses[0].molecule.symbols, poses[0].molecule.positions, 0, 1,
+                           name=name)
         write_cached(name, recipe, mol, "SiO2 cluster + PVDF-HFP oligomer, GFN2-xTB")
     mol = Molecule(mol.symbols, mol.positions, 0, 1, name=name)
     n_si = silica.molecule.natoms

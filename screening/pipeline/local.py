@@ -24,17 +24,17 @@ from typing import Callable
 import pandas as pd
 
 from ..campaign import Campaign
+from ..settings import Settings, current_settings, use_settings
 from ..store import ResultStore
 from .launchpad import DEFAULT_STORE, embedded_launchpad, flush, lock_store
 
 Progress = Callable[[str], None]
 
 
-def _pool_worker(mol: dict, method: dict, db: str, labels: dict, threads: int) -> dict:
-    os.environ["SCREENING_THREADS"] = str(threads)
+def _pool_worker(mol: dict, method: dict, db: str, labels: dict, settings: dict) -> dict:
     from .tasks import calculate
 
-    return calculate(mol, method, db, labels)
+    return calculate(mol, method, db, labels, settings)
 
 
 def _pending_energies(lp, wf_id: int, results: ResultStore
@@ -51,11 +51,15 @@ def _pending_energies(lp, wf_id: int, results: ResultStore
     return out, total
 
 
-def _precompute(todo: list, db: str, workers: int, progress: Progress) -> None:
-    threads = max(1, (os.cpu_count() or 1) // workers)
+def _precompute(todo: list, db: str, workers: int, progress: Progress,
+                settings: Settings) -> None:
+    """Compute the pending energies in a pool of ``workers`` processes, CPU threads shared out
+    among them (unless the settings fix the threads per worker)."""
+    threads = settings.threads or max(1, (os.cpu_count() or 1) // workers)
+    worker_settings = settings.replace(threads=threads).to_dict()
     done = 0
     with ProcessPoolExecutor(workers) as pool:
-        futures = {pool.submit(_pool_worker, m, method, db, labels, threads): labels
+        futures = {pool.submit(_pool_worker, m, method, db, labels, worker_settings): labels
                    for m, method, labels in sorted(todo, key=lambda t: -len(t[0]["symbols"]))}
         for fut in as_completed(futures):
             done += 1
@@ -85,7 +89,8 @@ def _find_or_add_workflow(lp, campaign: Campaign, db: str, output: Path) -> int:
 
 def run_local(campaign: Campaign, db: str | None = None, store: str | os.PathLike | None = None,
               output: str | os.PathLike | None = None, workers: int = 1,
-              progress: Progress | None = print) -> pd.DataFrame:
+              progress: Progress | None = print, settings: Settings | None = None
+              ) -> pd.DataFrame:
     """Run ``campaign`` here and return its quantities table (eV).
 
     Parameters
@@ -95,7 +100,17 @@ def run_local(campaign: Campaign, db: str | None = None, store: str | os.PathLik
     output : folder for ``quantities.csv`` and ``quantities.png`` (default ``results/<name>``).
     workers : processes computing energies at once (threads are shared out among them).
     progress : callable receiving one line per event; None for silence.
+    settings : the environment's choices (threads, device, memory) for every calculation of
+        this run (default: ``current_settings()``).
     """
+    settings = settings or current_settings()
+    with use_settings(settings):
+        return _run_local(campaign, db, store, output, workers, progress, settings)
+
+
+def _run_local(campaign: Campaign, db: str | None, store: str | os.PathLike | None,
+               output: str | os.PathLike | None, workers: int, progress: Progress | None,
+               settings: Settings) -> pd.DataFrame:
     import fireworks.core.rocket
     from fireworks import FWorker
     from fireworks.core.rocket_launcher import launch_rocket
@@ -118,11 +133,11 @@ def run_local(campaign: Campaign, db: str | None = None, store: str | os.PathLik
         launch_dir = store_path.resolve().parent / "launches"
         launch_dir.mkdir(parents=True, exist_ok=True)
         n_calcs = len(campaign.calculations())
+        n_searches = sum(len(q.placements) for q in campaign.quantities)
         say(f"campaign {campaign.name}: {len(campaign.quantities)} quantities, {n_calcs} "
             f"calculations at {campaign.method.label}"
-            + (f", {sum(q.placement is not None for q in campaign.quantities)} placements "
-               "(their poses add calculations)" if any(q.placement for q in campaign.quantities)
-               else ""))
+            + (f", {n_searches} structure searches (their poses add calculations)"
+               if n_searches else ""))
         step = 0
 
         def launch(query: dict) -> bool:
@@ -154,7 +169,7 @@ def run_local(campaign: Campaign, db: str | None = None, store: str | os.PathLik
         todo, total = _pending_energies(lp, wf_id, results)
         say(f"{total} single points: {total - len(todo)} already stored, {len(todo)} to compute")
         if workers > 1 and todo:
-            _precompute(todo, db_url, workers, say)
+            _precompute(todo, db_url, workers, say, settings)
         while launch({}):
             pass
         nodes = lp.workflows.find_one({"nodes": wf_id}, {"nodes": 1})["nodes"]

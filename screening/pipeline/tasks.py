@@ -1,28 +1,67 @@
-"""FireTasks: one energy, and the collector. Both are idempotent: a stored result is reused."""
+"""FireTasks (one energy, one NEB path, one placement, the collector) and the functions behind
+them. Every task is idempotent: a stored result is reused. The tasks store what the algorithms
+return; the algorithms themselves never touch the results database."""
 
 from __future__ import annotations
 
 import time
+from pathlib import Path
+from typing import Callable
 
-from fireworks import FiretaskBase, FWAction, explicit_serialize
+from fireworks import Firework, FiretaskBase, FWAction, explicit_serialize
+from fireworks.user_objects.dupefinders.dupefinder_exact import DupeFinderExact
 
 from ..geometry import Molecule
 from ..methods import Method
+from ..settings import Settings
+from ..specs import PathResult, PathSpec, calc_key
 from ..store import ResultStore
+
+GPU_CATEGORY = "gpu"
 
 
 def calculate(molecule: dict | Molecule, method: dict | Method, db: str,
-              labels: dict | None = None) -> dict:
+              labels: dict | None = None, settings: Settings | dict | None = None) -> dict:
     """Energy of ``molecule`` at ``method`` from the store ``db``, computed and committed if absent.
 
     Returns a summary: calc_key, energy (Hartree), computed (bool), wall_s.
     """
     mol = molecule if isinstance(molecule, Molecule) else Molecule.from_dict(molecule)
     meth = method if isinstance(method, Method) else Method(**method)
+    if isinstance(settings, dict):
+        settings = Settings(**settings)
     t0 = time.perf_counter()
-    rec, computed = ResultStore(db).energy_of(mol, meth, labels)
+    rec, computed = ResultStore(db).energy_of(mol, meth, labels, settings)
     return {"calc_key": rec.calc_key, "energy_hartree": rec.energy, "computed": computed,
             "wall_s": time.perf_counter() - t0}
+
+
+def compute_path(spec: PathSpec, method: Method, store: ResultStore, workdir: str | Path,
+                 labels: dict | None = None, progress: Callable[[str], None] | None = None,
+                 settings: Settings | None = None) -> PathResult:
+    """Run the band of ``spec`` (:func:`screening.neb.run_path`) with its endpoint and image
+    energies taken from (or committed to) ``store``, then store the path record."""
+    from ..neb import run_path
+
+    labels = labels or {}
+
+    def energy(mol: Molecule, job: str) -> float:
+        return store.energy_of(mol, method, {**labels, "job": job}, settings)[0].energy
+
+    result = run_path(spec, method, workdir, energy, progress, settings)
+    store.put_path(result, spec, method, labels)
+    return result
+
+
+def energy_firework(mol: Molecule, method: Method, db: str, labels: dict,
+                    gpu: bool = False) -> Firework:
+    """One single-point Firework (largest molecules first; exact duplicates merged)."""
+    spec = {"_priority": mol.natoms, "_dupefinder": DupeFinderExact(),
+            "calc_key": calc_key(mol, method)}
+    if gpu:
+        spec["_category"] = GPU_CATEGORY
+    task = EnergyTask(molecule=mol.to_dict(), method=method.to_dict(), db=db, labels=labels)
+    return Firework([task], spec=spec, name=labels["job"][:200])
 
 
 @explicit_serialize
@@ -53,12 +92,10 @@ class PathTask(FiretaskBase):
     optional_params = ["labels"]
 
     def run_task(self, fw_spec: dict) -> FWAction:
-        from ..neb import PathSpec, run_path
-
         spec = PathSpec.from_dict(self["path"])
-        result = run_path(spec, Method(**self["method"]), ResultStore(self["db"]),
-                          self["workdir"], self.get("labels"),
-                          progress=lambda m: print(m, flush=True))
+        result = compute_path(spec, Method(**self["method"]), ResultStore(self["db"]),
+                              self["workdir"], self.get("labels"),
+                              progress=lambda m: print(m, flush=True))
         return FWAction(stored_data={k: getattr(result, k) for k in
                                      ("path_key", "status", "forward_eV", "reverse_eV",
                                       "force_calls", "steps", "reason")})
@@ -66,36 +103,41 @@ class PathTask(FiretaskBase):
 
 @explicit_serialize
 class PlaceTask(FiretaskBase):
-    """Place a guest in a host (GFN2-xTB ranking, :mod:`screening.placement`), store the kept
-    poses, then insert one energy Firework per pose calculation before this Firework's children
-    (a FireWorks detour), so the collector waits for them.
+    """Search the structures of one placement spec (guests placed in a host, or a salt's
+    separated state; GFN2-xTB ranking, :mod:`screening.complexes`), store the kept poses, then
+    insert one energy Firework per calculation they add before this Firework's children (a
+    FireWorks detour), so the collector waits for them.
 
-    Required params: ``quantity`` (quantity_to_dict of a placement quantity), ``method``, ``db``.
-    Optional: ``gpu`` (route the new Fireworks to GPU workers), ``labels``.
+    Required params: ``quantity`` (quantity_to_dict), ``method``, ``db``. Optional:
+    ``placement`` (which of the quantity's specs; default its first), ``gpu`` (route the new
+    Fireworks to GPU workers), ``labels``.
     """
 
     required_params = ["quantity", "method", "db"]
-    optional_params = ["gpu", "labels"]
+    optional_params = ["placement", "gpu", "labels"]
 
     def run_task(self, fw_spec: dict) -> FWAction:
-        from ..placement import pose_quantity, run_placement
+        from ..complexes import run_placement
+        from ..hosts import get_host
         from ..quantities import quantity_from_dict
-        from .workflow import energy_firework
+        from ..specs import PlacementSpec
 
         q = quantity_from_dict(self["quantity"])
-        spec = q.placement
+        spec = PlacementSpec.from_dict(self["placement"]) if self.get("placement") else \
+            q.placements[0]
         store = ResultStore(self["db"])
         key = spec.key()
         poses = store.get_poses(key)
         placed = poses is None
         if placed:
-            poses = run_placement(spec, progress=lambda m: print(m, flush=True))
+            host = get_host(spec.host_name, **dict(spec.host_options))
+            poses = run_placement(spec, host, progress=lambda m: print(m, flush=True))
             store.put_poses(key, poses, self.get("labels"))
         method = Method(**self["method"])
         known = {m.key() for m in q.molecules()}
         fws, seen = [], set(known)
         for pose in poses:
-            for mol in pose_quantity(q, pose).molecules():
+            for mol in q.pose_molecules(pose):
                 if mol.key() not in seen:
                     seen.add(mol.key())
                     labels = {**(self.get("labels") or {}), "job": f"{q.name} :: {mol.name}"}

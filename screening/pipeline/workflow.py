@@ -6,27 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from fireworks import Firework, Workflow
-from fireworks.user_objects.dupefinders.dupefinder_exact import DupeFinderExact
 
 from ..campaign import Campaign
-from ..geometry import Molecule
-from ..methods import Method
 from ..quantities import quantity_to_dict
-from ..store import calc_key
-from .tasks import CollectTask, EnergyTask, PathTask, PlaceTask
-
-GPU_CATEGORY = "gpu"
-
-
-def energy_firework(mol: Molecule, method: Method, db: str, labels: dict,
-                    gpu: bool = False) -> Firework:
-    """One single-point Firework (largest molecules first; exact duplicates merged)."""
-    spec = {"_priority": mol.natoms, "_dupefinder": DupeFinderExact(),
-            "calc_key": calc_key(mol, method)}
-    if gpu:
-        spec["_category"] = GPU_CATEGORY
-    task = EnergyTask(molecule=mol.to_dict(), method=method.to_dict(), db=db, labels=labels)
-    return Firework([task], spec=spec, name=labels["job"][:200])
+from .tasks import GPU_CATEGORY, CollectTask, PathTask, PlaceTask, energy_firework
 
 
 def build_workflow(campaign: Campaign, db: str, output: str | Path,
@@ -48,12 +31,13 @@ def build_workflow(campaign: Campaign, db: str, output: str | Path,
         by_key[mol.key()] = energy_firework(mol, campaign.method, db, labels, gpu)
         fws.append(by_key[mol.key()])
     for q in campaign.quantities:  # one Firework per placement; it adds its poses' Fireworks
-        if q.placement is None:
-            continue
-        spec = {"_priority": 10_000, "placement_key": q.placement.key()}
-        task = PlaceTask(quantity=quantity_to_dict(q), method=method, db=db, gpu=gpu,
-                         labels={"campaign": campaign.name, "job": q.name})
-        fws.append(Firework([task], spec=spec, name=f"{q.name} :: place"))
+        for k, placement in enumerate(q.placements):
+            spec = {"_priority": 10_000, "placement_key": placement.key()}
+            task = PlaceTask(quantity=quantity_to_dict(q), placement=placement.to_dict(),
+                             method=method, db=db, gpu=gpu,
+                             labels={"campaign": campaign.name, "job": q.name})
+            label = "place" if len(q.placements) == 1 else f"place {placement.mode}"
+            fws.append(Firework([task], spec=spec, name=f"{q.name} :: {label}"))
     for q in campaign.quantities:  # one Firework per path, after its endpoints
         if q.path is None:
             continue

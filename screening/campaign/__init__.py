@@ -1,0 +1,143 @@
+"""Campaign files (YAML) → validated structures, quantities and the set of calculations.
+
+Three steps, one module each: :mod:`.yamlfile` reads the YAML and remembers every line;
+:mod:`.schema` checks the structures and each quantity against its kind's schema;
+:mod:`.resolve` builds what costs compute (hosts, GFN2-xTB guest references), in full for a
+run and cheaply (no xTB, nothing written) for ``screening validate``.
+
+Everything is checked before any compute is spent: unknown keys, species, presets, functionals
+and basis sets; malformed or missing structure files; overlapping atoms; charge/multiplicity
+that do not fit the electron count; fragment indices that do not partition their complex;
+fragment charges that do not add up. Every error names the file, line and field.
+
+Schema (see ``workflows/quickstart.yaml`` for a worked example)::
+
+    name: quickstart                 # letters, digits, '-', '_'
+    description: free text
+    method: screening                # preset name, or a mapping of Method fields (+ preset:)
+    counterpoise: true               # optional, overrides the method's default
+    gpu: false                       # route the calculations to GPU workers (_category: gpu)
+    structures:                      # named structures; library species are known by name
+      Li+PC:
+        file: ../structures/complexes/Li_PC.xyz   # xyz/cif/..., relative to this file
+        charge: 1
+        multiplicity: 1
+        fragments:                   # 0-based atom indices (ASE order); "a-b" ranges inclusive
+          - {name: Li+, atoms: [0], charge: 1, reference: Li+}
+          - {name: PC, atoms: "1-13", reference: PC}    # or file: fragment.xyz
+    quantities:
+      - {name: Li+ binding to PC, kind: binding, complex: Li+PC}
+      - {name: ..., kind: desolvation, complex: ...}
+      - {name: ..., kind: dissociation, paired: LiTFSI, products: [Li+, TFSI-]}  # or separated:
+      - {name: ..., kind: reaction, terms: [{structure: A, coefficient: -1}, ...]}
+      - {name: ..., kind: barrier, initial: A, final: B, images: 5, fixed: "1-6",
+         mode: dft, fmax: 0.05}          # mode: dft | xtb-path (DFT single points on an xTB band)
+      - {name: ..., kind: barrier,      # an ion hop between two sites of a host (screening.hops)
+         path_type: pvdf-hfp-chain}     # a named seed path, or host:, from:, to: (site[:index]),
+                                        # guest: (Li+), active_radius: 6.0, prerelax: true
+      - {name: ..., kind: binding,      # a guest placed in a host (screening.placement)
+         host: CC3,                     # library host, or {name: HKUST-1, cluster: paddlewheel}
+         guest: TFSI-, sites: [endo, window], poses: 8, keep: 3, seed: 7, relax: true}
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import InputError
+from ..geometry import Molecule
+from ..hashing import content_hash
+from ..methods import Method, get_method
+from ..quantities import Quantity, quantity_from_dict, quantity_to_dict
+from .resolve import Resolver
+from .schema import load_quantities, load_structures
+from .yamlfile import check_keys, parse_indices, read_yaml
+
+__all__ = ["Campaign", "Resolver", "load_campaign", "parse_indices"]
+
+
+@dataclass
+class Campaign:
+    """A validated campaign: its method, named structures and quantities."""
+
+    name: str
+    method: Method
+    quantities: list[Quantity]
+    structures: dict[str, Molecule] = field(default_factory=dict)
+    description: str = ""
+    gpu: bool = False
+    source: str = ""
+
+    def calculations(self) -> list[tuple[Molecule, dict]]:
+        """Distinct molecules to compute, each with its labels (campaign, job), in a stable order."""
+        seen: dict[str, tuple[Molecule, dict]] = {}
+        for q in self.quantities:
+            for mol in q.molecules():
+                seen.setdefault(mol.key(), (mol, {"campaign": self.name,
+                                                  "job": f"{q.name} :: {mol.name}"}))
+        return list(seen.values())
+
+    def to_dict(self) -> dict:
+        """JSON-friendly form (the collector Firework carries it)."""
+        return {"name": self.name, "method": self.method.to_dict(),
+                "quantities": [quantity_to_dict(q) for q in self.quantities],
+                "description": self.description, "gpu": self.gpu, "source": self.source}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Campaign":
+        return cls(d["name"], Method(**d["method"]),
+                   [quantity_from_dict(q) for q in d["quantities"]],
+                   description=d.get("description", ""), gpu=d.get("gpu", False),
+                   source=d.get("source", ""))
+
+    def key(self) -> str:
+        """Content hash of what the campaign computes (name, method, quantities)."""
+        d = self.to_dict()
+        return content_hash([d["name"], d["method"], d["quantities"]], sort_keys=True)
+
+
+def load_campaign(path: str | Path, check_only: bool = False,
+                  cache_dir: str | Path | None = None) -> Campaign:
+    """Read, check and resolve a campaign file.
+
+    Parameters
+    ----------
+    check_only : validation only: hosts from the caches or built unrelaxed, no GFN2-xTB, no
+        file written (see :mod:`.resolve`). The campaign is then for listing, not for running.
+    cache_dir : user cache of built hosts (default: the settings').
+
+    Raises
+    ------
+    InputError
+        with file, line and field of the first problem found.
+    """
+    path = Path(path)
+    raw, ctx = read_yaml(path)
+    src = ctx.source
+    check_keys(ctx, raw, {"name", "description", "method", "counterpoise", "gpu", "structures",
+                          "quantities"}, "")
+    name = raw.get("name")
+    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_\-]+", name):
+        raise ctx.error("name is required: letters, digits, '-' or '_'", raw, "name", "name")
+    if "method" not in raw:
+        raise ctx.error("method is required (a preset such as 'screening', or a mapping)", raw,
+                        None, "method")
+    try:
+        method = get_method(raw["method"], src, "method")
+    except InputError as exc:
+        raise InputError(exc.message, src, raw.lines["method"], exc.field) from None
+    if "counterpoise" in raw:
+        if not isinstance(raw["counterpoise"], bool):
+            raise ctx.error("must be true or false", raw, "counterpoise", "counterpoise")
+        method = method.with_options(counterpoise=raw["counterpoise"])
+    gpu = raw.get("gpu", False)
+    if not isinstance(gpu, bool):
+        raise ctx.error("must be true or false", raw, "gpu", "gpu")
+    resolver = Resolver(check_only, cache_dir)
+    parts: dict = {}
+    structures = load_structures(ctx, raw, path.parent, resolver, parts)
+    quantities = load_quantities(ctx, raw, structures, method.counterpoise, resolver, parts)
+    return Campaign(name, method, quantities, {k: v[0] for k, v in structures.items()},
+                    str(raw.get("description", "")), gpu, src)
