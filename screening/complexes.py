@@ -215,10 +215,10 @@ def coordination_kept(mol: Molecule, parts: tuple[Part, ...], ion_part: Part) ->
     return True
 
 
-def _relaxed(mol: Molecule, relax: bool, fixed: list[int] | None = None
-             ) -> tuple[Molecule, float] | None:
+def _relaxed(mol: Molecule, relax: bool, fixed: list[int] | None = None,
+             deterministic: bool = False) -> tuple[Molecule, float] | None:
     try:
-        return xtb_relaxed(mol, 0.1, 300, fixed, relax)
+        return xtb_relaxed(mol, 0.1, 300, fixed, relax, deterministic)
     except CalculatorError:  # tblite's SCF did not converge
         return None
 
@@ -246,7 +246,7 @@ def shell(ion: Molecule, ligands: list[Molecule], candidates: int = 6, keep: int
     ranked = []
     found = shell_candidates(ion, ligands, candidates, seed)
     for k, (mol, parts) in enumerate(found, 1):
-        done = _relaxed(mol, relax)
+        done = _relaxed(mol, relax, deterministic=True)  # a shell's geometry is part of keys
         if done is None:
             say(f"  shell {k}/{len(found)}: GFN2-xTB failed; dropped")
             continue
@@ -259,6 +259,136 @@ def shell(ion: Molecule, ligands: list[Molecule], candidates: int = 6, keep: int
     if not ranked:
         raise InputError(f"no shell of {shell_name(ion, ligands)} kept its coordination on "
                          "relaxation", field="ligands")
+    return [(m, p) for _, m, p in _distinct(ranked, keep)]
+
+
+def _frame_onto(vertices: np.ndarray, targets: list[np.ndarray], spin: float) -> np.ndarray:
+    """A rotation (3×3) that puts ``vertices[0]`` on ``targets[0]`` and, with a second target,
+    ``vertices[1]`` as near ``targets[1]`` as a turn about ``targets[0]`` allows; with one
+    target, a turn by ``spin`` (rad) about it."""
+    first = rotation_onto(vertices[0], targets[0])
+    axis = targets[0] / np.linalg.norm(targets[0])
+    kx = np.array([[0, -axis[2], axis[1]], [axis[2], 0, -axis[0]], [-axis[1], axis[0], 0]])
+
+    def turn(a: float) -> np.ndarray:
+        return np.eye(3) + np.sin(a) * kx + (1 - np.cos(a)) * kx @ kx
+
+    if len(targets) > 1:
+        angles = np.linspace(0, 2 * np.pi, 72, endpoint=False)
+        v1 = vertices[1] @ first.T
+        spin = float(angles[np.argmax([(v1 @ turn(a).T) @ targets[1] for a in angles])])
+    return turn(spin) @ first
+
+
+def _ion_site(hpos: np.ndarray, donors: list[int], r0: float) -> np.ndarray | None:
+    """The point nearest ``r0`` Å from every donor atom (least squares over a grid of points
+    around their middle) with no other host atom within 1.8 Å; None if there is none."""
+    mid = hpos[donors].mean(axis=0)
+    k = np.arange(400) + 0.5
+    phi, cos_t = np.pi * (1 + 5 ** 0.5) * k, 1 - 2 * k / 400
+    sphere = np.c_[np.cos(phi) * np.sqrt(1 - cos_t ** 2), np.sin(phi) * np.sqrt(1 - cos_t ** 2),
+                   cos_t]
+    grid = (mid + np.concatenate([sphere * r for r in np.arange(0.25, 3.01, 0.25)]))
+    others = np.delete(np.arange(len(hpos)), donors)
+    clear = np.linalg.norm(grid[:, None] - hpos[others][None], axis=2).min(axis=1) >= 1.8
+    if not clear.any():
+        return None
+    grid = grid[clear]
+    err = ((np.linalg.norm(grid[:, None] - hpos[donors][None], axis=2) - r0) ** 2).sum(axis=1)
+    return grid[int(np.argmin(err))]
+
+
+def host_shell_candidates(host: Host, ion: Molecule, ligands: list[Molecule],
+                          donor_sites: list[str], n: int = 6, seed: int = 7
+                          ) -> list[tuple[Molecule, tuple[Part, ...]]]:
+    """Rigid shells of ``ion`` bound by one host donor atom per name in ``donor_sites`` (e.g.
+    two ``carbonyl_O`` of a polymer) and by ``ligands``: the ion at the ion–donor distance from
+    each chosen host donor, the other vertices of the polyhedron taken by
+    the ligands, nothing within ``MIN_CONTACT`` of the host. Donors up to 6.5 Å apart are taken
+    (a flexible host closes the gap on relaxation). Host atoms first, then the ion,
+    then the ligands. Raises InputError when no arrangement exists."""
+    from itertools import combinations, product
+
+    from .hops import _donor_atoms
+
+    if not is_ion(ion):
+        raise InputError(f"{ion.name or ion.formula} is not a single-atom cation "
+                         f"({', '.join(IONS)}) to build a shell around", field="ion")
+    if not 1 <= len(donor_sites) <= 3:
+        raise InputError("a shell at a host takes 1 to 3 host donors", field="donors")
+    hm = host.molecule
+    hpos = np.asarray(hm.positions)
+    hrad = vdw_radius(hm.symbols)
+    pools = [_donor_atoms(host, s) for s in donor_sites]
+    rng = np.random.default_rng(seed)
+    combos = [c for c in product(*pools) if len(set(c)) == len(c) and all(
+        2.5 <= np.linalg.norm(hpos[a] - hpos[b]) <= 6.5 for a, b in combinations(c, 2))]
+    rng.shuffle(combos)
+    element = ion.symbols[0]
+    r0 = ION_DONOR_ANGSTROM[element]
+    donors = [donor_atom(lig) for lig in ligands]
+    dist = [r0 + {"N": 0.1, "F": -0.05}.get(lig.symbols[d], 0.0)
+            for lig, d in zip(ligands, donors)]
+    vertices = polyhedron(len(donor_sites) + len(ligands))
+    out = []
+    for combo in combos[:200]:
+        if len(out) == n:
+            break
+        point = _ion_site(hpos, list(combo), r0)
+        if point is None:
+            continue
+        targets = [(hpos[a] - point) / np.linalg.norm(hpos[a] - point) for a in combo]
+        for _ in range(5):
+            frame = _frame_onto(vertices, targets, rng.uniform(0, 2 * np.pi))
+            placed: list[np.ndarray] = []
+            for lig, d, r, v in zip(ligands, donors, dist, (vertices @ frame.T)[len(combo):]):
+                pos = _oriented(lig, d, point + r * v, v, rng.uniform(0, 2 * np.pi))
+                rad = vdw_radius(lig.symbols)
+                if _scaled_contact(pos, rad, hpos, hrad) < MIN_CONTACT or any(
+                        _scaled_contact(pos, rad, q, vdw_radius(m.symbols)) < MIN_CONTACT
+                        for q, m in zip(placed, ligands)):
+                    break
+                placed.append(pos)
+            if len(placed) == len(ligands):
+                name = shell_name(ion, ligands) + f"@{host.name}"
+                out.append(_combine([(hm, hpos), (ion, point[None])] + list(zip(ligands, placed)),
+                                    ["host", "ion"] + [_role(m) for m in ligands], name))
+                break
+    if not out:
+        raise InputError(f"no clash-free shell of {shell_name(ion, ligands)} on "
+                         f"{len(donor_sites)} donor(s) ({', '.join(donor_sites)}) of {host.name}: "
+                         "the coordination cannot be met", field="donors")
+    return out
+
+
+def host_shell(host: Host, ion: Molecule, ligands: list[Molecule], donor_sites: list[str],
+               candidates: int = 6, keep: int = 1, seed: int = 7,
+               progress: Progress | None = None) -> list[tuple[Molecule, tuple[Part, ...]]]:
+    """:func:`host_shell_candidates` relaxed with GFN2-xTB (a frozen host stays frozen), each
+    keeping its ligands and at least as many host donors on the ion; the ``keep`` best."""
+    say = progress or (lambda _m: None)
+    n = host.molecule.natoms
+    ranked = []
+    found = host_shell_candidates(host, ion, ligands, donor_sites, candidates, seed)
+    for k, (mol, parts) in enumerate(found, 1):
+        done = _relaxed(mol, True, list(range(n)) if host.frozen else None, deterministic=True)
+        if done is None:
+            say(f"  shell {k}/{len(found)}: GFN2-xTB failed; dropped")
+            continue
+        final, energy = done
+        ion_part = parts[1]
+        pos = np.asarray(final.positions)
+        limit = COORDINATION_FACTOR * (ION_DONOR_ANGSTROM[ion.symbols[0]] + 0.1)
+        host_donors = sum(1 for a in range(n) if final.symbols[a] in ("O", "N", "F") and
+                          np.linalg.norm(pos[a] - pos[ion_part.atoms[0]]) <= limit)
+        if not coordination_kept(final, parts, ion_part) or host_donors < len(donor_sites):
+            say(f"  shell {k}/{len(found)}: a ligand or host donor left the ion; dropped")
+            continue
+        say(f"  shell {k}/{len(found)}: GFN2-xTB rank energy {energy:.3f} eV")
+        ranked.append((energy, final, parts))
+    if not ranked:
+        raise InputError(f"no shell of {shell_name(ion, ligands)} on {host.name} kept its "
+                         "coordination on relaxation", field="donors")
     return [(m, p) for _, m, p in _distinct(ranked, keep)]
 
 

@@ -21,6 +21,7 @@ LAYERS = {
     # 2: algorithms (take types, return types; never store)
     "screening.species": 2, "screening.hosts": 2, "screening.placement": 2,
     "screening.hops": 2, "screening.engines": 2, "screening.neb": 2, "screening.quantities": 2,
+    "screening.complexes": 2,
     # 3: orchestration and interfaces
     "screening.campaign": 3, "screening.store": 3, "screening.collect": 3,
     "screening.pipeline": 3, "screening.api": 3, "screening.cli": 3,
@@ -62,9 +63,13 @@ def import_graph() -> dict[str, set[str]]:
 
 
 def layer(module: str) -> int:
-    while module not in LAYERS:
-        module = module.rpartition(".")[0]
-    return LAYERS[module]
+    """The layer of a module: its own entry or its package's (the root package counts only for
+    itself, so a new top-level module must be given a layer here)."""
+    name = module
+    while name not in LAYERS or (name == "screening" and module != "screening"):
+        name = name.rpartition(".")[0]
+        assert name, f"module {module} has no layer: add it to LAYERS"
+    return LAYERS[name]
 
 
 def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:

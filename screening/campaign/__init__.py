@@ -25,6 +25,8 @@ Schema (see ``workflows/quickstart.yaml`` for a worked example)::
         fragments:                   # 0-based atom indices (ASE order); "a-b" ranges inclusive
           - {name: Li+, atoms: [0], charge: 1, reference: Li+}
           - {name: PC, atoms: "1-13", reference: PC}    # or file: fragment.xyz
+      Li+(EC)3(DEC):                 # a solvation shell (screening.complexes), GFN2-xTB relaxed;
+        shell: {ion: Li+, ligands: [EC, EC, EC, DEC], candidates: 6, seed: 7}  # ion | rest
     quantities:
       - {name: Li+ binding to PC, kind: binding, complex: Li+PC}
       - {name: ..., kind: desolvation, complex: ...}
@@ -38,6 +40,11 @@ Schema (see ``workflows/quickstart.yaml`` for a worked example)::
       - {name: ..., kind: binding,      # a guest placed in a host (screening.placement)
          host: CC3,                     # library host, or {name: HKUST-1, cluster: paddlewheel}
          guest: TFSI-, sites: [endo, window], poses: 8, keep: 3, seed: 7, relax: true}
+      - {name: ..., kind: binding,      # several guests placed together, fragments by role
+         host: {name: HKUST-1, cluster: paddlewheel}, guests: [Li+, TFSI-, PC, PC],
+         sites: open_metal, split: [Li+]}   # Li+ against everything else
+      - {name: ..., kind: dissociation, # a salt on a substrate: E(separated) - E(contact)
+         host: SiO2, salt: [Li+, TFSI-], separation: 6.0, sites: [silanol_O], poses: 4}
 """
 
 from __future__ import annotations

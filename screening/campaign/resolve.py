@@ -40,12 +40,20 @@ class Resolver:
         return self._hosts[key]
 
     def shell(self, ion: Molecule, ligands: list[Molecule], candidates: int, seed: int,
-              name: str) -> tuple[Molecule, tuple[Part, ...]]:
-        """The best solvation shell (:func:`screening.complexes.shell`); under ``check_only``
-        the first rigid candidate, unrelaxed."""
-        from ..complexes import shell, shell_candidates
+              name: str, host: Host | None = None, donors: list[str] | None = None
+              ) -> tuple[Molecule, tuple[Part, ...]]:
+        """The best solvation shell (:func:`screening.complexes.shell`, or
+        :func:`~screening.complexes.host_shell` on ``donors`` of ``host``); under
+        ``check_only`` the first rigid candidate, unrelaxed."""
+        from ..complexes import host_shell, host_shell_candidates, shell, shell_candidates
 
-        if self.check_only:
+        if host is not None:
+            if self.check_only:
+                mol, parts = host_shell_candidates(host, ion, ligands, donors or [], 1, seed)[0]
+            else:
+                mol, parts = host_shell(host, ion, ligands, donors or [], candidates, 1,
+                                        seed)[0]
+        elif self.check_only:
             mol, parts = shell_candidates(ion, ligands, 1, seed)[0]
         else:
             mol, parts = shell(ion, ligands, candidates, 1, seed)[0]
@@ -61,6 +69,6 @@ class Resolver:
         if not self.check_only:
             from ..engines.xtb import xtb_relaxed
 
-            relaxed = xtb_relaxed(guest)[0]
+            relaxed = xtb_relaxed(guest, deterministic=True)[0]
         return Molecule(relaxed.symbols, relaxed.positions, guest.charge, guest.multiplicity,
                         name=f"{label} (GFN2-xTB)")

@@ -182,9 +182,12 @@ def load_shell(ctx: Context, entry: YamlMap, sname: str, path: str, known: Struc
                resolver: Resolver) -> tuple[Molecule, tuple[Part, ...]]:
     """``shell: {ion: Li+, ligands: [EC, EC, EC, DEC], candidates: 6, seed: 7}``: a solvation
     shell built around the ion (:func:`screening.complexes.shell`), each ligand a species or an
-    earlier structure."""
+    earlier structure. With ``host:`` and ``donors:`` (donor-atom sites of the host, one per
+    host atom that binds the ion, e.g. ``[carbonyl_O, carbonyl_O]``), the shell sits on the host
+    (:func:`screening.complexes.host_shell`); the host's atoms come first."""
     shell = require_map(ctx, entry["shell"], entry, "shell", f"{path}.shell")
-    check_keys(ctx, shell, {"ion", "ligands", "candidates", "seed"}, f"{path}.shell")
+    check_keys(ctx, shell, {"ion", "ligands", "candidates", "seed", "host", "donors"},
+               f"{path}.shell")
     if "ion" not in shell or "ligands" not in shell:
         raise ctx.error("a shell needs ion: and ligands:", entry, "shell", f"{path}.shell")
     ion = structure_ref(ctx, str(shell["ion"]), known, shell, "ion", f"{path}.shell.ion")
@@ -199,11 +202,26 @@ def load_shell(ctx: Context, entry: YamlMap, sname: str, path: str, known: Struc
     if candidates < 1 or seed < 0:
         raise ctx.error("candidates must be >= 1 and seed >= 0", shell, "candidates",
                         f"{path}.shell.candidates")
+    host, donors = None, []
+    if ("host" in shell) != ("donors" in shell):
+        raise ctx.error("a shell on a host needs both host: and donors:", shell,
+                        "host" if "host" in shell else "donors", f"{path}.shell")
+    if "host" in shell:
+        _, _, host = parse_host(ctx, shell, shell["host"], f"{path}.shell", resolver)
+        donors = shell["donors"] if isinstance(shell["donors"], list) else [shell["donors"]]
+        for d in donors:
+            site = host.sites.get(str(d))
+            if site is None or site.kind != "atom":
+                atom_sites = sorted(n for n, s in host.sites.items() if s.kind == "atom")
+                raise ctx.error(f"{d!r} is no donor-atom site of {host.name}; its donor sites: "
+                                f"{', '.join(atom_sites)}", shell, "donors",
+                                f"{path}.shell.donors")
     try:
-        return resolver.shell(ion, ligands, candidates, seed, sname)
+        return resolver.shell(ion, ligands, candidates, seed, sname, host,
+                              [str(d) for d in donors])
     except InputError as exc:
-        raise ctx.error(exc.message, shell, "ligands" if exc.field == "ligands" else "ion",
-                        f"{path}.shell.{exc.field or 'ion'}") from None
+        key = exc.field if exc.field in ("ligands", "donors") else "ion"
+        raise ctx.error(exc.message, shell, key, f"{path}.shell.{key}") from None
 
 
 def check_balance(ctx: Context, terms: list[tuple[float, Molecule]], node: YamlMap, key: str,
@@ -294,24 +312,29 @@ def load_binding(e: Entry) -> Quantity:
 
 
 def load_host(e: Entry, raw: object, defaults: dict | None = None):
-    """``host:`` (a library name, or {name:, builder options}) → (name, options, Host).
+    """``host:`` of a quantity (see :func:`parse_host`)."""
+    return parse_host(e.ctx, e.q, raw, e.path, e.resolver, defaults)
 
-    ``defaults`` are builder options taken when ``raw`` names the host without options."""
+
+def parse_host(ctx: Context, node: YamlMap, raw: object, path: str, resolver: Resolver,
+               defaults: dict | None = None):
+    """``host:`` of ``node`` (a library name, or {name:, builder options}) → (name, options,
+    Host). ``defaults`` are builder options taken when ``raw`` names the host without options."""
     if isinstance(raw, YamlMap):
-        check_keys(e.ctx, raw, {"name", *HOST_OPTIONS}, f"{e.path}.host")
+        check_keys(ctx, raw, {"name", *HOST_OPTIONS}, f"{path}.host")
         for k, v in raw.items():
             want = HOST_OPTIONS.get(k)
             if want is not None and type(v) is not want:
                 what = {bool: "true or false", int: "an integer", str: "text"}[want]
-                raise e.ctx.error(f"must be {what}, got {v!r}", raw, k, f"{e.path}.host.{k}")
+                raise ctx.error(f"must be {what}, got {v!r}", raw, k, f"{path}.host.{k}")
         opts = {k: v for k, v in raw.items() if k != "name"}
         hname = str(raw.get("name"))
     else:
         opts, hname = dict(defaults or {}), str(raw)
     try:
-        return hname, opts, e.resolver.host(hname, opts)
+        return hname, opts, resolver.host(hname, opts)
     except InputError as exc:
-        raise e.error(exc.message, "host") from None
+        raise ctx.error(exc.message, node, "host", f"{path}.host") from None
 
 
 def load_placement(e: Entry) -> Placement:

@@ -10,11 +10,22 @@ from ..geometry import Molecule
 
 
 def xtb_relaxed(mol: Molecule, fmax: float = 0.05, steps: int = 1000,
-                fixed: list[int] | None = None, relax: bool = True) -> tuple[Molecule, float]:
+                fixed: list[int] | None = None, relax: bool = True,
+                deterministic: bool = False) -> tuple[Molecule, float]:
     """GFN2-xTB geometry (ASE BFGS to ``fmax`` eV/Å, ``fixed`` atoms held) and energy in eV.
 
-    With ``relax=False`` only the energy of the given geometry.
+    With ``relax=False`` only the energy of the given geometry. ``deterministic``: one thread,
+    so that the result is the same to the last bit on every run. With several OpenMP threads
+    tblite's sums come out in varying order, and over a few hundred BFGS steps the geometries
+    of two runs part by more than the 1e-6 Å that structure keys resolve: use it for every
+    geometry that becomes part of a key (guest references, shells).
     """
+    if deterministic:
+        import tblite.ase  # noqa: F401  (its OpenMP runtime must be loaded to be limited)
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(1):
+            return xtb_relaxed(mol, fmax, steps, fixed, relax)
     from ase.constraints import FixAtoms
     from ase.optimize import BFGS
     from tblite.ase import TBLite
