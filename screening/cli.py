@@ -149,7 +149,8 @@ def cmd_validate(a: argparse.Namespace) -> int:
               f"mult {mol.multiplicity}  {labels['job']}")
     for q in c.quantities:
         for s in q.placements:
-            what = "separated state" if s.mode == "separated" else "placement"
+            what = {"separated": "separated state", "contact": "contact state"}.get(s.mode,
+                                                                                  "placement")
             print(f"  {what} {q.name!r}: {s.guest.formula} at {', '.join(s.sites)} of "
                   f"{s.host_name} ({s.host_molecule.natoms} atoms), {s.n_poses} poses per site, "
                   f"best {s.keep} to DFT; poses and the guest reference are relaxed with "
