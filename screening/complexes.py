@@ -238,27 +238,39 @@ def _distinct(ranked: list[tuple[float, Molecule, tuple[Part, ...]]], keep: int,
 
 
 def shell(ion: Molecule, ligands: list[Molecule], candidates: int = 6, keep: int = 1,
-          seed: int = 7, relax: bool = True, progress: Progress | None = None
+          seed: int = 7, progress: Progress | None = None
           ) -> list[tuple[Molecule, tuple[Part, ...]]]:
     """The ``keep`` best distinct shells of ``ion`` with ``ligands``, relaxed with GFN2-xTB
     (ranked by its energy), each keeping the coordination number. Best first."""
+    found = shell_candidates(ion, ligands, candidates, seed)
+    return _relaxed_ranked(found, None, lambda m, parts: coordination_kept(m, parts, parts[0]),
+                           keep, progress, f"no shell of {shell_name(ion, ligands)} kept its "
+                           "coordination on relaxation", "ligands")
+
+
+def _relaxed_ranked(found: list[tuple[Molecule, tuple[Part, ...]]], fixed: list[int] | None,
+                    kept: Callable[[Molecule, tuple[Part, ...]], bool], keep: int,
+                    progress: Progress | None, failure: str, field: str
+                    ) -> list[tuple[Molecule, tuple[Part, ...]]]:
+    """Relax each candidate with GFN2-xTB (one thread: the geometries enter keys), drop those
+    that fail ``kept``, and return the ``keep`` best distinct ones; InputError(``failure``) if
+    none is left."""
     say = progress or (lambda _m: None)
     ranked = []
-    found = shell_candidates(ion, ligands, candidates, seed)
     for k, (mol, parts) in enumerate(found, 1):
-        done = _relaxed(mol, relax, deterministic=True)  # a shell's geometry is part of keys
+        done = _relaxed(mol, True, fixed, deterministic=True)
         if done is None:
             say(f"  shell {k}/{len(found)}: GFN2-xTB failed; dropped")
             continue
         final, energy = done
-        if not coordination_kept(final, parts, parts[0]):
-            say(f"  shell {k}/{len(found)}: a ligand left the ion on relaxation; dropped")
+        if not kept(final, parts):
+            say(f"  shell {k}/{len(found)}: a ligand or donor left the ion on relaxation; "
+                "dropped")
             continue
         say(f"  shell {k}/{len(found)}: GFN2-xTB rank energy {energy:.3f} eV")
         ranked.append((energy, final, parts))
     if not ranked:
-        raise InputError(f"no shell of {shell_name(ion, ligands)} kept its coordination on "
-                         "relaxation", field="ligands")
+        raise InputError(failure, field=field)
     return [(m, p) for _, m, p in _distinct(ranked, keep)]
 
 
@@ -366,30 +378,20 @@ def host_shell(host: Host, ion: Molecule, ligands: list[Molecule], donor_sites: 
                progress: Progress | None = None) -> list[tuple[Molecule, tuple[Part, ...]]]:
     """:func:`host_shell_candidates` relaxed with GFN2-xTB (a frozen host stays frozen), each
     keeping its ligands and at least as many host donors on the ion; the ``keep`` best."""
-    say = progress or (lambda _m: None)
     n = host.molecule.natoms
-    ranked = []
+    limit = COORDINATION_FACTOR * (ION_DONOR_ANGSTROM[ion.symbols[0]] + 0.1)
+
+    def kept(mol: Molecule, parts: tuple[Part, ...]) -> bool:
+        pos = np.asarray(mol.positions)
+        ion_at = parts[1].atoms[0]
+        host_donors = sum(1 for a in range(n) if mol.symbols[a] in ("O", "N", "F") and
+                          np.linalg.norm(pos[a] - pos[ion_at]) <= limit)
+        return coordination_kept(mol, parts, parts[1]) and host_donors >= len(donor_sites)
+
     found = host_shell_candidates(host, ion, ligands, donor_sites, candidates, seed)
-    for k, (mol, parts) in enumerate(found, 1):
-        done = _relaxed(mol, True, list(range(n)) if host.frozen else None, deterministic=True)
-        if done is None:
-            say(f"  shell {k}/{len(found)}: GFN2-xTB failed; dropped")
-            continue
-        final, energy = done
-        ion_part = parts[1]
-        pos = np.asarray(final.positions)
-        limit = COORDINATION_FACTOR * (ION_DONOR_ANGSTROM[ion.symbols[0]] + 0.1)
-        host_donors = sum(1 for a in range(n) if final.symbols[a] in ("O", "N", "F") and
-                          np.linalg.norm(pos[a] - pos[ion_part.atoms[0]]) <= limit)
-        if not coordination_kept(final, parts, ion_part) or host_donors < len(donor_sites):
-            say(f"  shell {k}/{len(found)}: a ligand or host donor left the ion; dropped")
-            continue
-        say(f"  shell {k}/{len(found)}: GFN2-xTB rank energy {energy:.3f} eV")
-        ranked.append((energy, final, parts))
-    if not ranked:
-        raise InputError(f"no shell of {shell_name(ion, ligands)} on {host.name} kept its "
-                         "coordination on relaxation", field="donors")
-    return [(m, p) for _, m, p in _distinct(ranked, keep)]
+    return _relaxed_ranked(found, list(range(n)) if host.frozen else None, kept, keep, progress,
+                           f"no shell of {shell_name(ion, ligands)} on {host.name} kept its "
+                           "coordination on relaxation", "donors")
 
 
 def guest_cluster(guests: list[Molecule], seed: int = 7) -> tuple[Molecule, tuple[Part, ...]]:
