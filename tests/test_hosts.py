@@ -95,3 +95,62 @@ def test_unknown_host_site_and_cluster_are_named():
     with pytest.raises(InputError, match="has no site 'endo'"):
         get_host("PVDF-HFP", units=1, hfp_units=0).site("endo")
     assert {"CC3", "HKUST-1", "ZIF-8", "PVDF-HFP", "P(DOA)", "SiO2"} <= set(host_names())
+
+
+def test_host_from_a_file_gets_the_library_sites(tmp_path):
+    """A library host written to a file and read back as a user's host: the same sites at the
+    same points (cage analysis for CC3, open metal sites for the paddlewheel, donors for the
+    chain); a molecule with no cavity says so instead of getting an endo site."""
+    from screening.geometry import write_xyz
+    from screening.hosts import host_from_file
+
+    for name, opts, analysis in (("CC3", {}, "cage"),
+                                 ("HKUST-1", {"cluster": "paddlewheel"}, "no cavity"),
+                                 ("PVDF-HFP", {"units": 4, "hfp_units": 1}, "no cavity")):
+        lib = get_host(name, **opts)
+        write_xyz(lib.molecule, tmp_path / f"{name}.xyz")
+        mine = host_from_file(tmp_path / f"{name}.xyz", lib.molecule.charge,
+                              lib.molecule.multiplicity)
+        assert sorted(mine.sites) == sorted(lib.sites), name
+        for s in lib.sites:
+            assert np.allclose(mine.sites[s].points, lib.sites[s].points, atol=1e-4), (name, s)
+        assert mine.info["analysis"].startswith(analysis), mine.info
+    flat = host_from_file(tmp_path / "PVDF-HFP.xyz")
+    assert "endo" not in flat.sites and "no cavity" in flat.info["analysis"]
+
+
+@pytest.mark.slow
+def test_host_files_in_campaigns(workdir):
+    """`host: {file: ...}` places a guest in a user's cage; unreadable, overlapping or
+    wrong-parity host files are refused with file, line and field, exit 2, nothing written."""
+    import subprocess
+    import sys
+
+    from screening.geometry import write_xyz
+
+    write_xyz(get_host("CC3").molecule, workdir / "cage.xyz")
+    (workdir / "junk.xyz").write_text("3\n\nC 0 0 0\nC 0 0 x\n")
+    (workdir / "close.xyz").write_text("2\n\nC 0 0 0\nC 0 0 0.2\n")
+    good = """name: mine
+method: screening
+quantities:
+  - {name: PC in my cage, kind: binding, host: {file: cage.xyz, name: my-cage}, guest: PC,
+     sites: endo}
+"""
+    (workdir / "good.yaml").write_text(good)
+    r = subprocess.run([sys.executable, "-m", "screening.cli", "validate", "good.yaml"],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert "of my-cage (168 atoms)" in r.stdout
+    for case, host, expect in (
+            ("junk", "{file: junk.xyz}", "quantities[0].host.file"),
+            ("close", "{file: close.xyz}", "overlapping"),
+            ("parity", "{file: cage.xyz, charge: 1}", "quantities[0].host.multiplicity"),
+            ("missing", "{file: nothere.xyz}", "file not found")):
+        (workdir / f"{case}.yaml").write_text(good.replace("{file: cage.xyz, name: my-cage}",
+                                                           host))
+        r = subprocess.run([sys.executable, "-m", "screening.cli", "run", f"{case}.yaml"],
+                           capture_output=True, text=True, timeout=120)
+        assert r.returncode == 2, (case, r.stderr)
+        assert f"{case}.yaml:4:" in r.stderr and expect in r.stderr, (case, r.stderr)
+    assert not (workdir / "results").exists()

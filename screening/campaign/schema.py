@@ -320,6 +320,8 @@ def parse_host(ctx: Context, node: YamlMap, raw: object, path: str, resolver: Re
                defaults: dict | None = None):
     """``host:`` of ``node`` (a library name, or {name:, builder options}) → (name, options,
     Host). ``defaults`` are builder options taken when ``raw`` names the host without options."""
+    if isinstance(raw, YamlMap) and "file" in raw:
+        return host_file(ctx, raw, path, resolver)
     if isinstance(raw, YamlMap):
         check_keys(ctx, raw, {"name", *HOST_OPTIONS}, f"{path}.host")
         for k, v in raw.items():
@@ -335,6 +337,31 @@ def parse_host(ctx: Context, node: YamlMap, raw: object, path: str, resolver: Re
         return hname, opts, resolver.host(hname, opts)
     except InputError as exc:
         raise ctx.error(exc.message, node, "host", f"{path}.host") from None
+
+
+def host_file(ctx: Context, raw: YamlMap, path: str, resolver: Resolver):
+    """``host: {file: my_cage.xyz, charge: 0, multiplicity: 1, name: my-cage, frozen: false}``,
+    the file relative to the campaign file → (name, options, Host)."""
+    check_keys(ctx, raw, {"file", "charge", "multiplicity", "name", "frozen"}, f"{path}.host")
+    file = (Path(ctx.source).parent / str(raw["file"])).resolve()
+    opts: dict = {"file": str(file)}
+    for k in ("charge", "multiplicity"):
+        if k in raw:
+            opts[k] = get_int(ctx, raw, k, f"{path}.host")
+    if "frozen" in raw:
+        if not isinstance(raw["frozen"], bool):
+            raise ctx.error("must be true or false", raw, "frozen", f"{path}.host.frozen")
+        opts["frozen"] = raw["frozen"]
+    hname = str(raw.get("name", file.stem))
+    if not NAME_RE.match(hname):
+        raise ctx.error("host names use letters, digits and + - _ . ( )", raw, "name",
+                        f"{path}.host.name")
+    try:
+        return hname, opts, resolver.host(hname, opts)
+    except InputError as exc:
+        where = f"host.{exc.field}" if exc.field in ("charge", "multiplicity") else "host.file"
+        raise ctx.error(str(exc) if exc.source == str(file) else exc.message, raw,
+                        where.split(".")[-1], f"{path}.{where}") from None
 
 
 def load_placement(e: Entry) -> Placement:

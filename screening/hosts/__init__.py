@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import inspect
 from pathlib import Path
+
+import numpy as np
 from typing import Callable
 
 from ..errors import InputError
@@ -44,6 +46,54 @@ def describe_hosts() -> list[tuple[str, str]]:
     return [(n, d) for n, (_, d) in sorted(_registry().items())]
 
 
+MIN_CAVITY_ANGSTROM = 2.0
+"""A host read from a file is analysed as a cage when its largest empty sphere near the centroid
+is at least this wide (diameter, Å) ..."""
+MIN_ENCLOSURE = 0.6
+"""... and at least this fraction of the rays from that sphere's centre meet the host."""
+
+
+def host_from_file(path: str | Path, charge: int = 0, multiplicity: int = 1, name: str = "",
+                   frozen: bool = False) -> Host:
+    """A host read from a file (xyz, pdb, mol, …, as :func:`screening.geometry.read_structure`),
+    with the library's site analysis: a cage (cavity ``endo``, ``window``, ``exo``, donor
+    atoms) when it encloses a cavity, otherwise ``exo`` and donor-atom sites. ``info`` says which,
+    with the cavity measures either way; no cavity is invented for a host that has none.
+
+    Raises InputError for an unreadable file, overlapping atoms, or a charge and multiplicity
+    that do not fit the electrons (naming the file).
+    """
+    from ..geometry import read_structure
+    from ..geometry import bond_graph
+    from .analysis import cavity, enclosure, open_metal_site, surface_and_donor_sites
+    from .cages import cage_host
+
+    path = Path(path)
+    if path.suffix.lower() == ".cif":
+        raise InputError("a cif is a periodic cell: carve a cluster from it first (the library "
+                         "MOFs do that); a host file must be a finite molecule (xyz, pdb, mol)",
+                         str(path))
+    mol = read_structure(path, charge, multiplicity, name=name or path.stem)
+    centre, diameter = cavity(mol)
+    pos = np.asarray(mol.positions)
+    size = float(np.linalg.norm(pos - pos.mean(axis=0), axis=1).max())
+    inside = np.linalg.norm(centre - pos.mean(axis=0)) <= 0.5 * size  # else the search escaped
+    enclosed = enclosure(mol, centre) if inside else 0.0
+    info = {"source": f"read from {path}", "charge": mol.charge,
+            "multiplicity": mol.multiplicity, "atoms": mol.natoms}
+    metal = open_metal_site(mol, bond_graph(mol.symbols, mol.positions))
+    extra = {"open_metal": metal} if metal is not None else {}
+    if diameter >= MIN_CAVITY_ANGSTROM and enclosed >= MIN_ENCLOSURE:
+        host = cage_host(mol.name, mol, {**info, "analysis": "cage"})
+        return Host(host.name, host.molecule, {**extra, **host.sites}, host.info, frozen)
+    info.update(analysis="no cavity: " + (
+        f"largest empty sphere near the centroid {max(diameter, 0.0):.2f} Å wide, "
+        f"{enclosed:.0%} of the rays from it meet the host (a cage needs >= "
+        f"{MIN_CAVITY_ANGSTROM} Å and >= {MIN_ENCLOSURE:.0%})" if inside else
+        "the largest empty sphere lies outside the molecule"))
+    return Host(mol.name, mol, {**extra, **surface_and_donor_sites(mol)}, info, frozen)
+
+
 def get_host(name: str, *, cache_dir: str | Path | None = None, check_only: bool = False,
              **options) -> Host:
     """Build (or read from the cache) the host ``name``.
@@ -53,6 +103,14 @@ def get_host(name: str, *, cache_dir: str | Path | None = None, check_only: bool
     ``cache_dir``: the user cache of built hosts (default: the settings'); ``check_only``: build
     nothing expensive and write nothing (see :mod:`screening.hosts.cache`).
     """
+    if "file" in options:  # a user's host: name is only its label
+        allowed = {"file", "charge", "multiplicity", "frozen"}
+        for option in options:
+            if option not in allowed:
+                raise InputError(f"a host from a file takes no option {option!r}; its options: "
+                                 f"{', '.join(sorted(allowed))}", field="host")
+        return host_from_file(options["file"], options.get("charge", 0),
+                              options.get("multiplicity", 1), name, options.get("frozen", False))
     reg = _registry()
     if name not in reg:
         raise InputError(f"unknown host {name!r}; the library has: {', '.join(host_names())}",
@@ -67,4 +125,5 @@ def get_host(name: str, *, cache_dir: str | Path | None = None, check_only: bool
         return builder(**options)
 
 
-__all__ = ["Builder", "Host", "Site", "describe_hosts", "get_host", "host_names"]
+__all__ = ["Builder", "Host", "Site", "describe_hosts", "get_host", "host_from_file",
+           "host_names"]

@@ -70,6 +70,19 @@ def windows(mol: Molecule, centre: np.ndarray, probe: float = 0.8, n_directions:
     return out
 
 
+def enclosure(mol: Molecule, centre: np.ndarray, probe: float = 0.8,
+              n_directions: int = 600) -> float:
+    """Fraction of rays from ``centre`` that meet a van der Waals sphere on their way out (their
+    bottleneck is below ``probe`` Å): ~1 inside a cage, far below in a fold of a chain."""
+    pos = np.asarray(mol.positions)
+    radii = vdw_radius(mol.symbols)
+    reach = float(np.max(np.linalg.norm(pos - centre, axis=1))) + 1.0
+    ts = np.arange(0.0, reach, 0.2)
+    dirs = fibonacci_sphere(n_directions)
+    prof = clearance((centre + dirs[:, None, :] * ts[None, :, None]).reshape(-1, 3), pos, radii)
+    return float((prof.reshape(len(dirs), len(ts)).min(axis=1) < probe).mean())
+
+
 def surface_points(mol: Molecule, n: int = 12, margin: float = 0.0
                    ) -> tuple[np.ndarray, np.ndarray]:
     """Points on the outer van der Waals surface along ``n`` directions from the centroid.
@@ -114,6 +127,31 @@ def surface_and_donor_sites(mol: Molecule, graph: list[set[int]] | None = None
     for kind, idx in coordinating_atoms(mol, graph).items():
         sites[kind] = atom_site(mol, graph, idx, kind)
     return sites
+
+
+METALS = frozenset({"Mg", "Ca", "Sc", "Ti", "V", "Cr", "Mn", "Fe", "Co", "Ni", "Cu", "Zn",
+                    "Zr", "Al", "Cd", "Ag", "Ln"})
+"""Elements whose under-coordinated atoms count as open metal sites."""
+
+
+def open_metal_site(mol: Molecule, graph: list[set[int]]) -> Site | None:
+    """Metal atoms with room on one side: the centroid of their neighbours sits ≥ 0.3 Å off the
+    metal (a saturated tetrahedral or octahedral metal has it on top) and no atom lies within
+    1.8 Å of the point 2 Å out along that direction. None if there is no such metal."""
+    pos = np.asarray(mol.positions)
+    pts, normals = [], []
+    for i, s in enumerate(mol.symbols):
+        if s not in METALS or not graph[i]:
+            continue
+        v = pos[i] - pos[sorted(graph[i])].mean(axis=0)
+        if np.linalg.norm(v) < 0.3:
+            continue
+        u = v / np.linalg.norm(v)
+        others = np.delete(pos, i, axis=0)
+        if np.linalg.norm(others - (pos[i] + 2.0 * u), axis=1).min() >= 1.8:
+            pts.append(pos[i])
+            normals.append(u)
+    return Site("open_metal", "atom", pts, normals) if pts else None
 
 
 def coordinating_atoms(mol: Molecule, graph: list[set[int]]) -> dict[str, list[int]]:
