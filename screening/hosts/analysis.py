@@ -40,6 +40,19 @@ def fibonacci_sphere(n: int) -> np.ndarray:
     return np.stack([np.cos(theta) * np.sin(phi), np.sin(theta) * np.sin(phi), np.cos(phi)], 1)
 
 
+def ray_profiles(mol: Molecule, centre: np.ndarray, n_directions: int
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Clearance along rays from ``centre`` out past the farthest atom: (directions (n, 3),
+    distances along a ray every 0.2 Å (m,), clearance in Å (n, m))."""
+    pos = np.asarray(mol.positions)
+    radii = vdw_radius(mol.symbols)
+    reach = float(np.max(np.linalg.norm(pos - centre, axis=1))) + 1.0
+    ts = np.arange(0.0, reach, 0.2)
+    dirs = fibonacci_sphere(n_directions)
+    prof = clearance((centre + dirs[:, None, :] * ts[None, :, None]).reshape(-1, 3), pos, radii)
+    return dirs, ts, prof.reshape(len(dirs), len(ts))
+
+
 def windows(mol: Molecule, centre: np.ndarray, probe: float = 0.8, n_directions: int = 1500,
             min_angle_deg: float = 30.0) -> list[tuple[np.ndarray, np.ndarray, float]]:
     """Openings from a cavity to the outside: (centre, outward normal, diameter) per window.
@@ -48,13 +61,7 @@ def windows(mol: Molecule, centre: np.ndarray, probe: float = 0.8, n_directions:
     exceeds ``probe`` (Å) are open, and open rays within ``min_angle_deg`` of each other are one
     window. The diameter is twice the widest bottleneck of the window's rays (a lower bound).
     """
-    pos = np.asarray(mol.positions)
-    radii = vdw_radius(mol.symbols)
-    reach = float(np.max(np.linalg.norm(pos - centre, axis=1))) + 1.0
-    ts = np.arange(0.0, reach, 0.2)
-    dirs = fibonacci_sphere(n_directions)
-    prof = clearance((centre + dirs[:, None, :] * ts[None, :, None]).reshape(-1, 3), pos, radii)
-    prof = prof.reshape(len(dirs), len(ts))
+    dirs, ts, prof = ray_profiles(mol, centre, n_directions)
     bottleneck = prof.min(axis=1)
     where = ts[prof.argmin(axis=1)]
     out: list[tuple[np.ndarray, np.ndarray, float]] = []
@@ -74,13 +81,8 @@ def enclosure(mol: Molecule, centre: np.ndarray, probe: float = 0.8,
               n_directions: int = 600) -> float:
     """Fraction of rays from ``centre`` that meet a van der Waals sphere on their way out (their
     bottleneck is below ``probe`` Å): ~1 inside a cage, far below in a fold of a chain."""
-    pos = np.asarray(mol.positions)
-    radii = vdw_radius(mol.symbols)
-    reach = float(np.max(np.linalg.norm(pos - centre, axis=1))) + 1.0
-    ts = np.arange(0.0, reach, 0.2)
-    dirs = fibonacci_sphere(n_directions)
-    prof = clearance((centre + dirs[:, None, :] * ts[None, :, None]).reshape(-1, 3), pos, radii)
-    return float((prof.reshape(len(dirs), len(ts)).min(axis=1) < probe).mean())
+    _, _, prof = ray_profiles(mol, centre, n_directions)
+    return float((prof.min(axis=1) < probe).mean())
 
 
 def surface_points(mol: Molecule, n: int = 12, margin: float = 0.0
