@@ -321,7 +321,7 @@ def host_shell_candidates(host: Host, ion: Molecule, ligands: list[Molecule],
     then the ligands. Raises InputError when no arrangement exists."""
     from itertools import combinations, product
 
-    from .hops import _donor_atoms
+    from .hops import donor_atoms
 
     if not is_ion(ion):
         raise InputError(f"{ion.name or ion.formula} is not a single-atom cation "
@@ -331,7 +331,7 @@ def host_shell_candidates(host: Host, ion: Molecule, ligands: list[Molecule],
     hm = host.molecule
     hpos = np.asarray(hm.positions)
     hrad = vdw_radius(hm.symbols)
-    pools = [_donor_atoms(host, s) for s in donor_sites]
+    pools = [donor_atoms(host, s) for s in donor_sites]
     rng = np.random.default_rng(seed)
     combos = [c for c in product(*pools) if len(set(c)) == len(c) and all(
         2.5 <= np.linalg.norm(hpos[a] - hpos[b]) <= 6.5 for a, b in combinations(c, 2))]

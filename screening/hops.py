@@ -102,7 +102,7 @@ def parse_anchor(text: str) -> tuple[str, int | None]:
                          field="from") from None
 
 
-def _donor_atoms(host: Host, site: str) -> list[int]:
+def donor_atoms(host: Host, site: str) -> list[int]:
     """Atom index of each anchor of an ``atom`` site."""
     donors = ", ".join(n for n, x in sorted(host.sites.items()) if x.kind == "atom")
     if site not in host.sites:
@@ -136,7 +136,7 @@ def ion_positions(host: Host, site: str, interfacial: bool = False
     clash-free directions, the one that brings the ion closest to the other component.
     """
     s = host.site(site)
-    donors = _donor_atoms(host, site)
+    donors = donor_atoms(host, site)
     pos = np.asarray(host.molecule.positions)
     comps = _component_ranges(host) if interfacial else []
     ions, ok = [], []
@@ -167,7 +167,7 @@ def anchor_table(host: Host) -> list[tuple[str, int, int, str, bool]]:
         if s.kind != "atom":
             continue
         ok = ion_positions(host, name)[1]
-        rows += [(name, k, a, sym[a], bool(ok[k])) for k, a in enumerate(_donor_atoms(host, name))]
+        rows += [(name, k, a, sym[a], bool(ok[k])) for k, a in enumerate(donor_atoms(host, name))]
     return rows
 
 
@@ -204,7 +204,7 @@ def _anchor_pair(host: Host, from_site: str, to_site: str, from_index: int | Non
                 raise InputError(f"anchor {site}:{index} of host {host.name}: an ion "
                                  f"{ION_DISTANCE} Å out from it comes within {MIN_CLEARANCE} Å "
                                  "of another host atom in every direction tried", field=end)
-        ends.append((site, index, ions, ok, _donor_atoms(host, site)))
+        ends.append((site, index, ions, ok, donor_atoms(host, site)))
     graph = bond_graph(host.molecule.symbols, host.molecule.positions)
     pos = np.asarray(host.molecule.positions)
     near = [pos[lo:hi + 1] for lo, hi in _component_ranges(host)] if interfacial else []
