@@ -24,7 +24,8 @@ from .methods import Method
 from .settings import Settings, current_settings
 from .specs import PathResult, PathSpec, Pose, calc_key
 
-DEFAULT_DB = "results/screening.db"
+DEFAULT_DB = Settings.db
+"""The default results database (relative to the working directory), as in the settings."""
 
 
 def default_db() -> str:

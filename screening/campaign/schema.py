@@ -21,7 +21,7 @@ from ..quantities import (KINDS, Barrier, Binding, Desolvation, Dissociation, Fr
                           IonPairDissociation, Placement, Quantity, ReactionQuantity, Term,
                           split_fragments)
 from ..species import get_species
-from ..specs import Part, PathSpec, PlacementSpec, select_parts
+from ..specs import Part, PathSpec, PlacementSpec
 from .resolve import Resolver
 from .yamlfile import (NAME_RE, Context, YamlMap, YamlSeq, check_keys, get_int, get_positive,
                        parse_indices, require_map)

@@ -12,9 +12,6 @@ from __future__ import annotations
 import os
 from dataclasses import asdict, dataclass
 
-import numpy as np
-
-from ..geometry import Molecule
 from ..methods import Method
 
 DF_MEMORY_FRACTION = 0.6
