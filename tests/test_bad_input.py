@@ -128,3 +128,13 @@ def test_method_errors():
         get_method({"solvent": "pcm"})
     with pytest.raises(InputError, match="unknown dispersion 'd5'"):
         get_method({"dispersion": "d5"})
+
+
+@pytest.mark.parametrize("content, byte", [(bytes(range(256)) * 2, "byte 128"),
+                                           (b"name: x\nmethod: screening\ndescription: caf\xe9\n",
+                                            "byte 42")])
+def test_campaign_that_is_not_utf8_text(workdir, capsys, content, byte):
+    """Binary or Latin-1 bytes: one sentence naming the file and the byte, exit 2."""
+    (workdir / "bad.yaml").write_bytes(content)
+    code, out = run_cli(["validate", "bad.yaml"], capsys)
+    assert code == 2 and "bad.yaml: not a UTF-8 text file" in out and byte in out, out
