@@ -38,6 +38,30 @@ def host_atoms(name: str, **options) -> Atoms:
     return atoms
 
 
+def sizes(names: list[str]) -> pd.DataFrame:
+    """Pore and molecule sizes (Å) on the porous-molecule literature's definitions (pywindow's:
+    cavity diameter at the centre of mass and optimised, window diameters, maximum diameter) of
+    library species and hosts, one row each: "cavity vs guest size" (seed 000: CC3, TD_A and
+    TFSI⁻). See :func:`screening.hosts.analysis.pore_sizes`."""
+    from .errors import InputError
+    from .hosts import get_host, host_names
+    from .hosts.analysis import pore_sizes
+    from .species import LIBRARY
+
+    species = {s.name: s for s in LIBRARY}
+    rows = []
+    for name in names:
+        if name in species:
+            mol, kind = species[name].molecule(), "species"
+        elif name in host_names():
+            mol, kind = get_host(name).molecule, "host"
+        else:
+            raise InputError(f"{name!r} is neither a species ({', '.join(species)}) nor a "
+                             f"host ({', '.join(host_names())})")
+        rows.append({"name": name, "kind": kind, "formula": mol.formula, **pore_sizes(mol)})
+    return pd.DataFrame(rows)
+
+
 def _with_roles(mol: Molecule, parts) -> Atoms:
     """``mol`` as Atoms with its parts in ``info["roles"]``: [{role, name, atoms, charge}]."""
     atoms = mol.to_atoms()

@@ -27,6 +27,7 @@ EPILOG = """examples:
   screening results --paths                          # NEB barriers
   screening species                                  # the built-in species library
   screening hosts                                    # the host builders and their sites
+  screening sizes CC3 TD_A TFSI-                     # cavity vs guest size (Å)
   screening path-types [--anchors HOST]              # named Li+ hop paths; a host's anchors
 
 energies: Hartree in the database, eV in tables; negative binding = bound.
@@ -90,6 +91,9 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("species", help="list the built-in species library")
     sub.add_parser("hosts", help="list the host builders (cages, MOF clusters, polymers, silica)")
+    sz = sub.add_parser("sizes", help="cavity, window and molecule sizes (Å) of species and "
+                        "hosts on the literature's (pywindow's) definitions")
+    sz.add_argument("names", nargs="+", metavar="NAME", help="species or host, e.g. CC3 TD_A TFSI-")
     pt = sub.add_parser("path-types", help="list the named hop paths (kind: barrier, path_type:)")
     pt.add_argument("--anchors", metavar="HOST", help="list HOST's donor-atom anchors "
                     "(site:index, for from:/to:) instead")
@@ -269,9 +273,25 @@ def cmd_species(a: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sizes(a: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from .api import sizes
+
+    df = sizes(a.names)
+    print(f"{'name':<10s} {'formula':<14s} {'cavity':>7s} {'opt.':>7s} {'centres':>7s} "
+          f"{'max.':>7s}  windows (Å)")
+    for r in df.itertuples():
+        opt = f"{'-':>7s}" if pd.isna(r.pore_diameter_opt) else f"{r.pore_diameter_opt:7.2f}"
+        wins = ", ".join(f"{w:.2f}" for w in r.window_diameters) or "-"
+        print(f"{r.name:<10s} {r.formula:<14s} {r.pore_diameter:7.2f} {opt} "
+              f"{r.atom_centre_diameter:7.2f} {r.maximum_diameter:7.2f}  {wins}")
+    return 0
+
+
 COMMANDS = {"run": cmd_run, "validate": cmd_validate, "submit": cmd_submit,
             "status": cmd_status, "results": cmd_results, "species": cmd_species, "hosts": cmd_hosts,
-            "path-types": cmd_path_types}
+            "path-types": cmd_path_types, "sizes": cmd_sizes}
 
 
 def main(argv: list[str] | None = None) -> int:

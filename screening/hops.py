@@ -79,6 +79,14 @@ PATH_TYPES: dict[str, PathType] = {
     "cc3-imine": PathType(
         "CC3", {}, "imine_N", "imine_N",
         description="Li⁺ between two imine N of a CC3 cage (seed 000; no PC, one cage)"),
+    "cc3-cage-to-cage": PathType(
+        "CC3-pair", {}, "imine_N", "imine_N", interfacial=True,
+        description="Li⁺ from an imine N of one CC3 cage to one of the next, across their "
+                    "window-to-window contact (seed 000: Li⁺ between neighbouring cages; no PC)"),
+    "silica-silica": PathType(
+        "SiO2-pair", {}, "silanol_O", "silanol_O", interfacial=True,
+        description="Li⁺ from a silanol O of one SiO₂ cluster to one of the other, across "
+                    "their contact (seed 003, SiO₂/SiO₂: 0.51 eV)"),
 }
 
 

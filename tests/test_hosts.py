@@ -15,21 +15,27 @@ def min_distance(mol) -> float:
     return float(d[np.triu_indices(len(p), 1)].min())
 
 
-def test_cc3_formula_chirality_cavity_and_windows():
+def stereocentres(symbols, positions) -> list[str]:
+    """CIP labels of the stereocentres RDKit finds in a geometry."""
     from rdkit import Chem
     from rdkit.Chem import rdDetermineBonds
 
+    rd = Chem.MolFromXYZBlock("\n".join([str(len(symbols)), ""] + [
+        f"{s} {x} {y} {z}" for s, (x, y, z) in zip(symbols, positions)]))
+    rdDetermineBonds.DetermineConnectivity(rd)
+    Chem.AssignStereochemistryFrom3D(rd)
+    centres = Chem.FindMolChiralCenters(rd, includeUnassigned=True, useLegacyImplementation=False)
+    return [label for _, label in centres]
+
+
+def test_cc3_formula_chirality_cavity_and_windows():
     host = get_host("CC3")
     mol = host.molecule
     assert mol.formula == "C72H84N12" and mol.natoms == 168
     assert min_distance(mol) > 0.9
-    rd = Chem.MolFromXYZBlock("\n".join([str(mol.natoms), ""] + [
-        f"{s} {x} {y} {z}" for s, (x, y, z) in zip(mol.symbols, mol.positions)]))
-    rdDetermineBonds.DetermineConnectivity(rd)
-    Chem.AssignStereochemistryFrom3D(rd)
-    centres = Chem.FindMolChiralCenters(rd, includeUnassigned=True, useLegacyImplementation=False)
-    assert len(centres) == 12
-    assert {label for _, label in centres} == {"R"}  # (R,R)-cyclohexanediamine throughout
+    labels = stereocentres(mol.symbols, mol.positions)
+    assert len(labels) == 12
+    assert set(labels) == {"R"}  # (R,R)-cyclohexanediamine throughout
     assert len(host.sites["imine_N"].points) == 12
     assert len(host.sites["window"].points) == 4
     assert 4.5 < host.info["cavity_diameter_A"] < 5.8  # 5.2 Å from pywindow (FACTS)

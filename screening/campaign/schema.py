@@ -341,13 +341,24 @@ def parse_host(ctx: Context, node: YamlMap, raw: object, path: str, resolver: Re
 
 def host_file(ctx: Context, raw: YamlMap, path: str, resolver: Resolver):
     """``host: {file: my_cage.xyz, charge: 0, multiplicity: 1, name: my-cage, frozen: false}``,
-    the file relative to the campaign file → (name, options, Host)."""
-    check_keys(ctx, raw, {"file", "charge", "multiplicity", "name", "frozen"}, f"{path}.host")
+    the file relative to the campaign file → (name, options, Host). A cif also takes
+    ``nodes:``, ``centre: [x, y, z]`` (fractional) and ``cap:`` (how it is carved)."""
+    check_keys(ctx, raw, {"file", "charge", "multiplicity", "name", "frozen", "nodes", "centre",
+                          "cap"}, f"{path}.host")
     file = (Path(ctx.source).parent / str(raw["file"])).resolve()
     opts: dict = {"file": str(file)}
-    for k in ("charge", "multiplicity"):
+    for k in ("charge", "multiplicity", "nodes"):
         if k in raw:
             opts[k] = get_int(ctx, raw, k, f"{path}.host")
+    if "cap" in raw:
+        opts["cap"] = str(raw["cap"])
+    if "centre" in raw:
+        centre = raw["centre"]
+        if not (isinstance(centre, list) and len(centre) == 3
+                and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in centre)):
+            raise ctx.error("must be three fractional coordinates, e.g. [0.25, 0, 0]", raw,
+                            "centre", f"{path}.host.centre")
+        opts["centre"] = [float(x) for x in centre]
     if "frozen" in raw:
         if not isinstance(raw["frozen"], bool):
             raise ctx.error("must be true or false", raw, "frozen", f"{path}.host.frozen")
@@ -359,7 +370,8 @@ def host_file(ctx: Context, raw: YamlMap, path: str, resolver: Resolver):
     try:
         return hname, opts, resolver.host(hname, opts)
     except InputError as exc:
-        where = f"host.{exc.field}" if exc.field in ("charge", "multiplicity") else "host.file"
+        where = f"host.{exc.field}" if exc.field in ("charge", "multiplicity", "nodes",
+                                                      "centre", "cap") else "host.file"
         raise ctx.error(str(exc) if exc.source == str(file) else exc.message, raw,
                         where.split(".")[-1], f"{path}.{where}") from None
 

@@ -46,33 +46,39 @@ def describe_hosts() -> list[tuple[str, str]]:
     return [(n, d) for n, (_, d) in sorted(_registry().items())]
 
 
-MIN_CAVITY_ANGSTROM = 2.0
-"""A host read from a file is analysed as a cage when its largest empty sphere near the centroid
-is at least this wide (diameter, Å) ..."""
-MIN_ENCLOSURE = 0.6
-"""... and at least this fraction of the rays from that sphere's centre meet the host."""
+CARVING_OPTIONS = ("nodes", "centre", "cap")
+"""Options of a cif host: how many metal nodes, around which fractional point, which caps."""
 
 
 def host_from_file(path: str | Path, charge: int = 0, multiplicity: int = 1, name: str = "",
-                   frozen: bool = False) -> Host:
+                   frozen: bool = False, carving: dict | None = None) -> Host:
     """A host read from a file (xyz, pdb, mol, …, as :func:`screening.geometry.read_structure`),
     with the library's site analysis: a cage (cavity ``endo``, ``window``, ``exo``, donor
     atoms) when it encloses a cavity, otherwise ``exo`` and donor-atom sites. ``info`` says which,
     with the cavity measures either way; no cavity is invented for a host that has none.
+
+    A cif is a periodic cell: it is carved into a cluster as the library MOFs are
+    (:func:`screening.hosts.mofs.cif_cluster`; ``carving``: its ``nodes``, ``centre``, ``cap``).
 
     Raises InputError for an unreadable file, overlapping atoms, or a charge and multiplicity
     that do not fit the electrons (naming the file).
     """
     from ..geometry import read_structure
     from ..geometry import bond_graph
-    from .analysis import cavity, enclosure, open_metal_site, surface_and_donor_sites
+    from .analysis import (MIN_CAVITY_ANGSTROM, MIN_ENCLOSURE, cavity, enclosure, open_metal_site,
+                           surface_and_donor_sites)
     from .cages import cage_host
 
     path = Path(path)
     if path.suffix.lower() == ".cif":
-        raise InputError("a cif is a periodic cell: carve a cluster from it first (the library "
-                         "MOFs do that); a host file must be a finite molecule (xyz, pdb, mol)",
-                         str(path))
+        from .mofs import cif_cluster
+
+        if not path.is_file():
+            raise InputError("file not found", str(path))
+        return cif_cluster(path, charge, multiplicity, name=name, **(carving or {}))
+    if carving:
+        raise InputError(f"{', '.join(carving)}: only a cif host is carved (nodes, centre, cap)",
+                         field="host")
     mol = read_structure(path, charge, multiplicity, name=name or path.stem)
     centre, diameter = cavity(mol)
     pos = np.asarray(mol.positions)
@@ -104,13 +110,15 @@ def get_host(name: str, *, cache_dir: str | Path | None = None, check_only: bool
     nothing expensive and write nothing (see :mod:`screening.hosts.cache`).
     """
     if "file" in options:  # a user's host: name is only its label
-        allowed = {"file", "charge", "multiplicity", "frozen"}
+        allowed = {"file", "charge", "multiplicity", "frozen", *CARVING_OPTIONS}
         for option in options:
             if option not in allowed:
                 raise InputError(f"a host from a file takes no option {option!r}; its options: "
                                  f"{', '.join(sorted(allowed))}", field="host")
+        carving = {k: options[k] for k in CARVING_OPTIONS if k in options}
         return host_from_file(options["file"], options.get("charge", 0),
-                              options.get("multiplicity", 1), name, options.get("frozen", False))
+                              options.get("multiplicity", 1), name, options.get("frozen", False),
+                              carving)
     reg = _registry()
     if name not in reg:
         raise InputError(f"unknown host {name!r}; the library has: {', '.join(host_names())}",

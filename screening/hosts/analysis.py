@@ -23,11 +23,14 @@ def clearance(points: np.ndarray, pos: np.ndarray, radii: np.ndarray) -> np.ndar
     return out
 
 
-def cavity(mol: Molecule) -> tuple[np.ndarray, float]:
-    """Centre (Å) and diameter (Å) of the largest empty sphere near the centroid."""
+def cavity(mol: Molecule, radii: np.ndarray | None = None, start: np.ndarray | None = None
+           ) -> tuple[np.ndarray, float]:
+    """Centre (Å) and diameter (Å) of the largest empty sphere near ``start`` (default: the
+    centroid); ``radii``: van der Waals radii (default :func:`vdw_radius`)."""
     pos = np.asarray(mol.positions)
-    radii = vdw_radius(mol.symbols)
-    res = minimize(lambda p: -clearance(p, pos, radii)[0], pos.mean(axis=0), method="Nelder-Mead",
+    radii = vdw_radius(mol.symbols) if radii is None else radii
+    start = pos.mean(axis=0) if start is None else start
+    res = minimize(lambda p: -clearance(p, pos, radii)[0], start, method="Nelder-Mead",
                    options={"xatol": 1e-3, "fatol": 1e-4})
     return res.x, 2.0 * float(-res.fun)
 
@@ -40,12 +43,12 @@ def fibonacci_sphere(n: int) -> np.ndarray:
     return np.stack([np.cos(theta) * np.sin(phi), np.sin(theta) * np.sin(phi), np.cos(phi)], 1)
 
 
-def ray_profiles(mol: Molecule, centre: np.ndarray, n_directions: int
-                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def ray_profiles(mol: Molecule, centre: np.ndarray, n_directions: int,
+                 radii: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Clearance along rays from ``centre`` out past the farthest atom: (directions (n, 3),
     distances along a ray every 0.2 Å (m,), clearance in Å (n, m))."""
     pos = np.asarray(mol.positions)
-    radii = vdw_radius(mol.symbols)
+    radii = vdw_radius(mol.symbols) if radii is None else radii
     reach = float(np.max(np.linalg.norm(pos - centre, axis=1))) + 1.0
     ts = np.arange(0.0, reach, 0.2)
     dirs = fibonacci_sphere(n_directions)
@@ -54,14 +57,15 @@ def ray_profiles(mol: Molecule, centre: np.ndarray, n_directions: int
 
 
 def windows(mol: Molecule, centre: np.ndarray, probe: float = 0.8, n_directions: int = 1500,
-            min_angle_deg: float = 30.0) -> list[tuple[np.ndarray, np.ndarray, float]]:
+            min_angle_deg: float = 30.0, radii: np.ndarray | None = None
+            ) -> list[tuple[np.ndarray, np.ndarray, float]]:
     """Openings from a cavity to the outside: (centre, outward normal, diameter) per window.
 
     Rays from ``centre``: a ray's bottleneck is its smallest clearance; rays whose bottleneck
     exceeds ``probe`` (Å) are open, and open rays within ``min_angle_deg`` of each other are one
     window. The diameter is twice the widest bottleneck of the window's rays (a lower bound).
     """
-    dirs, ts, prof = ray_profiles(mol, centre, n_directions)
+    dirs, ts, prof = ray_profiles(mol, centre, n_directions, radii)
     bottleneck = prof.min(axis=1)
     where = ts[prof.argmin(axis=1)]
     out: list[tuple[np.ndarray, np.ndarray, float]] = []
@@ -167,7 +171,9 @@ def coordinating_atoms(mol: Molecule, graph: list[set[int]]) -> dict[str, list[i
     for i, s in enumerate(sym):
         nb = [sym[j] for j in graph[i]]
         if s == "N" and len(nb) == 2 and "H" not in nb and all(x == "C" for x in nb):
-            add("imine_N", i)
+            # N-C-N: the free N of an imidazolate (ZIF-8 cut from its Zn); else an imine N
+            azole = any(sym[k] == "N" and k != i for c in graph[i] for k in graph[c])
+            add("azolate_N" if azole else "imine_N", i)
         elif s == "O" and nb == ["C"]:
             add("carbonyl_O", i)
         elif s == "O" and len(nb) == 2 and all(x == "C" for x in nb):
@@ -176,4 +182,94 @@ def coordinating_atoms(mol: Molecule, graph: list[set[int]]) -> dict[str, list[i
             add("silanol_O", i)
         elif s == "F":
             add("F", i)
+    return out
+
+
+MIN_CAVITY_ANGSTROM = 2.0
+"""A molecule is analysed as a cage when its largest empty sphere near the centroid is at least
+this wide (diameter, Å) ..."""
+MIN_ENCLOSURE = 0.6
+"""... and at least this fraction of the rays from that sphere's centre meet the molecule."""
+
+
+# Pore sizes on the definitions of the porous-molecule literature (pywindow: Miklitz & Jelfs,
+# J. Chem. Inf. Model. 2018, 58, 2387), computed here from those definitions.
+LITERATURE_H_RADIUS = 1.09
+"""Å: Rowland & Taylor's H radius, used with Bondi's radii for the other elements by pywindow
+(the product's own clash checks use ASE's 1.20 Å)."""
+
+
+def literature_radii(symbols: list[str] | tuple[str, ...]) -> np.ndarray:
+    """Van der Waals radii (Å) of the pore-size literature: Bondi, H 1.09 Å."""
+    r = vdw_radius(symbols)
+    return np.where(np.array(symbols) == "H", LITERATURE_H_RADIUS, r)
+
+
+def maximum_diameter(mol: Molecule, radii: np.ndarray | None = None) -> float:
+    """Largest extent of a molecule (Å): max over atom pairs of distance + both radii."""
+    pos = np.asarray(mol.positions)
+    radii = literature_radii(mol.symbols) if radii is None else radii
+    if len(pos) == 1:
+        return float(2 * radii[0])
+    d = np.linalg.norm(pos[:, None] - pos[None], axis=2) + radii[:, None] + radii[None]
+    return float(d.max())
+
+
+def window_diameter(mol: Molecule, point: np.ndarray, normal: np.ndarray,
+                    radii: np.ndarray | None = None, depth: float = 2.0) -> float:
+    """Diameter (Å) of the largest sphere that passes through a window: in each plane across
+    the window axis (``point``, ``normal``) the widest local opening, and of those the
+    narrowest, searched within ``depth`` Å of ``point`` along the axis."""
+    from scipy.optimize import minimize_scalar
+
+    pos = np.asarray(mol.positions)
+    radii = literature_radii(mol.symbols) if radii is None else radii
+    u = normal / np.linalg.norm(normal)
+    e1 = np.cross(u, [1.0, 0.0, 0.0] if abs(u[0]) < 0.9 else [0.0, 1.0, 0.0])
+    e1 /= np.linalg.norm(e1)
+    e2 = np.cross(u, e1)
+
+    def widest(t: float) -> float:  # local maximum of the clearance in the plane at offset t
+        origin = point + t * u
+        res = minimize(lambda q: -clearance(origin + q[0] * e1 + q[1] * e2, pos, radii)[0],
+                       np.zeros(2), method="Nelder-Mead", options={"xatol": 1e-3, "fatol": 1e-4})
+        return float(-res.fun)
+
+    res = minimize_scalar(widest, bounds=(-depth, depth), method="bounded",
+                          options={"xatol": 1e-2})
+    return 2.0 * min(float(res.fun), widest(0.0))
+
+
+def pore_sizes(mol: Molecule) -> dict:
+    """A porous molecule's sizes (Å) on the literature's definitions (pywindow's names):
+
+    * ``pore_diameter``: largest sphere centred at the centre of mass that touches no atom;
+    * ``pore_diameter_opt``: the same with its centre moved to make it largest;
+    * ``window_diameters``: largest sphere through each window (largest first);
+    * ``maximum_diameter``: the molecule's extent, atoms' radii included;
+    * ``atom_centre_diameter``: twice the distance from the centre of mass to the nearest atom
+      centre, no radii (not pywindow's; cavity sizes quoted in papers are often this one).
+
+    Radii: :func:`literature_radii`. A molecule whose optimised sphere escapes from it (no
+    enclosed cavity) gets ``pore_diameter_opt`` None and no windows.
+    """
+    from ase.data import atomic_masses, atomic_numbers
+
+    pos = np.asarray(mol.positions)
+    radii = literature_radii(mol.symbols)
+    masses = np.array([atomic_masses[atomic_numbers[s]] for s in mol.symbols])
+    com = masses @ pos / masses.sum()
+    out: dict = {"pore_diameter": round(max(0.0, 2.0 * float(clearance(com, pos, radii)[0])), 3),
+                 "maximum_diameter": round(maximum_diameter(mol, radii), 3),
+                 "atom_centre_diameter": round(2.0 * float(np.linalg.norm(pos - com,
+                                                                          axis=1).min()), 3),
+                 "pore_diameter_opt": None, "window_diameters": []}
+    centre, diameter = cavity(mol, radii, com)
+    size = float(np.linalg.norm(pos - com, axis=1).max())
+    if (diameter < MIN_CAVITY_ANGSTROM or np.linalg.norm(centre - com) > 0.5 * size
+            or enclosure(mol, centre) < MIN_ENCLOSURE):
+        return out
+    out["pore_diameter_opt"] = round(diameter, 3)
+    wins = [window_diameter(mol, p, n, radii) for p, n, _ in windows(mol, centre, radii=radii)]
+    out["window_diameters"] = [round(w, 3) for w in sorted(wins, reverse=True)]
     return out

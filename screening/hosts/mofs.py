@@ -32,7 +32,7 @@ from ..errors import InputError
 from ..geometry import Molecule
 from ..geometry import bond_graph
 from ..specs import Host, Site
-from .analysis import surface_and_donor_sites
+from .analysis import enclosure, surface_and_donor_sites
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,7 @@ CELLS = {
         "C288H96Cu48O192", {("Cu", "O"): (1.90, 2.00), ("Cu", "Cu"): (2.55, 2.70)},
         {"Cu": 2}, {"C9H3O6": -3}, "truncate",
         {"large_A": ((0.0, 0.0, 0.0), 13.2), "large_B": ((0.5, 0.0, 0.0), 11.1),
-         "pocket": ((0.25, 0.25, 0.25), 5.6)}),
+         "pocket": ((0.25, 0.25, 0.25), 5.6), "window_AB": ((0.25, 0.0, 0.0), 0.0)}),
     "ZIF-8": CellSpec(
         "I-43m", 16.991, ("Zn", "N", "C", "C", "H", "C", "H", "H"),
         ((0.5, 0.0, 0.75), (0.40973, 0.96832, 0.68278), (0.37705, 0.00790, 0.62295),
@@ -73,9 +73,14 @@ CELLS = {
 
 # named cluster models: (centre: a pore name of the cell, number of metal nodes)
 CLUSTERS = {
-    "HKUST-1": {"paddlewheel": ("large_A", 1), "two-paddlewheels": ("pocket", 2)},
-    "ZIF-8": {"node": ("sodalite", 1), "ring4": ("ring4", 4), "ring6": ("ring6", 6)},
+    "HKUST-1": {"paddlewheel": ("large_A", 1), "two-paddlewheels": ("pocket", 2),
+                "window": ("window_AB", 4)},
+    "ZIF-8": {"node": ("sodalite", 1), "ring4": ("ring4", 4), "ring6": ("ring6", 6),
+              "ring4-neutral": ("ring4", 4), "ring6-neutral": ("ring6", 6),
+              "sodalite-neutral": ("sodalite", 24)},
 }
+NEUTRAL_SUFFIX = "-neutral"
+"""A named cluster ending so is capped ``neutral`` (see :func:`carve`) instead of the cell's cap."""
 XH_LENGTH = {"C": 1.09, "N": 1.01, "O": 0.97}
 
 
@@ -129,14 +134,19 @@ def _neighbourhood(structure, centre_frac, radius: float) -> tuple[list[str], np
     return out_s, np.concatenate(out_p)
 
 
-def carve(structure, centre_frac, n_nodes: int, metal_charge: dict, linker_charge: dict,
-          cap: str, name: str = "cluster") -> tuple[Molecule, dict]:
+def carve(structure, centre_frac, n_nodes: int, metal_charge: dict,
+          linker_charge: dict | None, cap: str, name: str = "cluster",
+          charge: int | None = None) -> tuple[Molecule, dict]:
     """A finite cluster: the ``n_nodes`` metal nodes nearest ``centre_frac`` and their linkers.
 
     Metals closer than 3.0 Å to each other form one node (the Cu₂ paddlewheel). Returns the
     molecule (centred on the carving centre, charge set, high-spin multiplicity) and a
-    bookkeeping dict. See the module docstring for ``cap``.
+    bookkeeping dict. See the module docstring for ``cap``. With ``linker_charge`` None (a
+    user's cell, whose linkers have no charge on record) the cluster's ``charge`` is given.
     """
+    if linker_charge is None and (charge is None or cap == "neutral"):
+        raise InputError(f"{name}: without linker charges the cluster's charge must be given, "
+                         "and neutral caps cannot be chosen", field="charge")
     syms, pos = _neighbourhood(structure, centre_frac, 14.0 + 4.0 * n_nodes ** (1 / 3))
     metals = [i for i, s in enumerate(syms) if s in metal_charge]
     near = sorted(metals, key=lambda i: np.linalg.norm(pos[i]))
@@ -159,16 +169,22 @@ def carve(structure, centre_frac, n_nodes: int, metal_charge: dict, linker_charg
     lost = {i: [m for m in graph[i] if m in metals and m not in kept_metals] for i in keep}
     book = {"metal_nodes": n_nodes, "metals": len(kept_metals), "linkers": len(kept_linkers),
             "protonated": 0, "truncated": 0, "cap": cap}
-    charge = sum(metal_charge[syms[i]] for i in kept_metals)
-    for comp in kept_linkers:
+    given, charge = charge, sum(metal_charge[syms[i]] for i in kept_metals)
+    for comp in kept_linkers if linker_charge is not None else []:
         formula = _formula([syms[i] for i in comp])
         if formula not in linker_charge:
             raise InputError(f"{name}: linker {formula} has no charge on record")
         charge += linker_charge[formula]
     caps: list[tuple[int, int]] = []  # (atom that gets an H, atom it points to)
     removed: set[int] = set()
-    if cap == "protonate":  # each donor that lost its metal gets an H along the old bond
+    if cap in ("protonate", "neutral"):  # donors that lost their metal get an H along the bond
         caps = [(i, m) for i in sorted(keep) for m in lost[i]]
+        if cap == "neutral":
+            node_of = {i: k for k in chosen for i in nodes[k]}
+            caps = _neutralising_caps(caps, charge, pos, graph, kept_linkers, node_of,
+                                      {k: sum(metal_charge[syms[i]] for i in nodes[k])
+                                       for k in chosen}, linker_charge, syms, name)
+            book["left_anionic"] = sum(len(lost[i]) for i in keep) - len(caps)
         book["protonated"] = len(caps)
     else:  # truncate: drop each group that lost its metal, cap the carbon it hung from
         donors = {i for i in keep if lost[i]}
@@ -178,7 +194,9 @@ def carve(structure, centre_frac, n_nodes: int, metal_charge: dict, linker_charg
         caps = [(j, c) for c in sorted(groups) for j in graph[c]
                 if j in keep and j not in removed]
         book["truncated"] = len(groups)
-    charge += len(caps) if cap == "protonate" else book["truncated"]
+    charge += book["truncated"] if cap == "truncate" else len(caps)
+    if given is not None:
+        charge = given
     kept = sorted(keep - removed)
     new_sym = [syms[i] for i in kept] + ["H"] * len(caps)
     new_pos = [pos[i] for i in kept]
@@ -192,6 +210,42 @@ def carve(structure, centre_frac, n_nodes: int, metal_charge: dict, linker_charg
                 "closed shell")
     mol = Molecule.from_arrays(new_sym, np.array(new_pos), charge, mult, name=name)
     return mol.validate(name), book
+
+
+def _neutralising_caps(caps: list[tuple[int, int]], charge: int, pos: np.ndarray,
+                       graph: list[set[int]], linkers: list[set[int]], node_of: dict[int, int],
+                       node_charge: dict[int, float], linker_charge: dict, syms: list[str],
+                       name: str) -> list[tuple[int, int]]:
+    """The subset of ``caps`` (donor, lost metal) to protonate so that the cluster, of charge
+    ``charge`` before capping, ends neutral. Each node's local charge (its metals plus an equal
+    share of every linker bound to it) is kept as near zero as it goes: each proton goes to a
+    cut donor on the most negative node, ties broken by distance from the protons already
+    placed (spread out). Raises InputError when zero cannot be reached."""
+    need = -charge
+    if need < 0 or need > len(caps):
+        raise InputError(f"{name}: charge {charge:+d} before capping cannot be brought to zero "
+                         f"with {len(caps)} cut donors (protons only add charge)")
+    local = dict(node_charge)
+    linker_nodes = []
+    for comp in linkers:
+        owners = sorted({node_of[j] for i in comp for j in graph[i] if j in node_of})
+        linker_nodes.append(owners)
+        share = linker_charge[_formula([syms[i] for i in comp])] / len(owners)
+        for k in owners:
+            local[k] += share
+    owners_of = {i: linker_nodes[n] for n, comp in enumerate(linkers) for i in comp}
+    chosen: list[tuple[int, int]] = []
+    todo = list(caps)
+    for _ in range(need):
+        def priority(c: tuple[int, int]) -> tuple:
+            spread = min((np.linalg.norm(pos[c[0]] - pos[d]) for d, _ in chosen), default=0.0)
+            return (min(local[k] for k in owners_of[c[0]]), -round(spread, 3), c)
+        best = min(todo, key=priority)
+        todo.remove(best)
+        chosen.append(best)
+        for k in owners_of[best[0]]:
+            local[k] += 1.0 / len(owners_of[best[0]])
+    return sorted(chosen)
 
 
 def _metal_nodes(pos: np.ndarray, metals: list[int]) -> list[list[int]]:
@@ -229,12 +283,21 @@ def _formula(symbols: list[str]) -> str:
     return Atoms(symbols).get_chemical_formula(mode="hill")
 
 
+CAPS = ("protonate", "truncate", "neutral")
+ENCLOSED_PORE = 0.9
+"""A cluster whose atoms meet at least this fraction of the rays from its pore centre encloses
+the pore (site ``endo``); otherwise the nodes around the centre frame a ``window``."""
+
+
 def mof_cluster(mof: str, cluster: str | None = None, nodes: int | None = None,
-                centre: str | None = None, multiplicity: int | None = None) -> Host:
+                centre: str | None = None, multiplicity: int | None = None,
+                cap: str | None = None) -> Host:
     """A cluster model of ``mof`` as a :class:`Host`.
 
     cluster : a named model (``CLUSTERS``); or give ``nodes`` and ``centre`` (a pore name).
     multiplicity : override the default high-spin state (checked for parity).
+    cap : how cut bonds are capped (``CAPS``; default the cell's, ``neutral`` for the named
+        ``*-neutral`` clusters): see :func:`carve`.
     """
     spec = CELLS[mof]
     names = CLUSTERS[mof]
@@ -245,13 +308,20 @@ def mof_cluster(mof: str, cluster: str | None = None, nodes: int | None = None,
             raise InputError(f"{mof} has no cluster model {cluster!r}; it has: "
                              f"{', '.join(names)} (or give nodes: and centre:)", field="cluster")
         centre, nodes = names[cluster]
+        if cluster.endswith(NEUTRAL_SUFFIX) and cap is None:
+            cap = "neutral"
     centre = centre or next(iter(spec.pores))
     if centre not in spec.pores:
         raise InputError(f"{mof} has no pore {centre!r}; it has: {', '.join(spec.pores)}",
                          field="centre")
+    if cap is not None and cap not in CAPS:
+        raise InputError(f"cap must be one of {', '.join(CAPS)}, not {cap!r}", field="cap")
+    cap = cap or spec.cap
     label = f"{mof}-{cluster or f'{nodes}nodes-{centre}'}"
+    if cap != spec.cap and not (cluster or "").endswith(NEUTRAL_SUFFIX):
+        label += f"-{cap}"
     mol, book = carve(build_cell(mof), spec.pores[centre][0], nodes, spec.metal_charge,
-                      spec.linker_charge, spec.cap, label)
+                      spec.linker_charge, cap, label)
     if multiplicity is not None:
         mol = Molecule(mol.symbols, mol.positions, mol.charge, multiplicity, name=label)
         mol.validate(label)
@@ -259,8 +329,105 @@ def mof_cluster(mof: str, cluster: str | None = None, nodes: int | None = None,
         book["spin"] = f"multiplicity {multiplicity} (chosen by the user)"
     sites = _cluster_sites(mol, centre, spec)
     info = {"source": f"{mof} cell ({spec.spacegroup}, a = {spec.a} Å) carved by "
-                      f"screening.hosts.mofs.carve", "centre": centre, **book}
+                      f"screening.hosts.mofs.carve", "centre": centre, "atoms": mol.natoms,
+            "cut": _cut_sentence(book), **book}
     return Host(label, mol, sites, info, frozen=True)
+
+
+def largest_pore(structure, grid: int = 16) -> tuple[np.ndarray, float]:
+    """Fractional centre and diameter (Å) of the largest empty sphere in a periodic cell:
+    the van der Waals clearance on a ``grid``³ mesh of the cell, the best point then refined."""
+    from scipy.optimize import minimize
+
+    from ..geometry import vdw_radius
+    from .analysis import clearance
+
+    lat = structure.lattice
+    syms = [s.specie.symbol for s in structure]
+    shifts = np.array(list(np.ndindex(3, 3, 3))) - 1
+    cart = lat.get_cartesian_coords((np.asarray(structure.frac_coords)[None] +
+                                     shifts[:, None]).reshape(-1, 3))
+    radii = np.tile(vdw_radius(syms), len(shifts))
+    mesh = (np.array(list(np.ndindex(grid, grid, grid))) + 0.5) / grid
+    values = np.concatenate([clearance(lat.get_cartesian_coords(mesh[k:k + 256]), cart, radii)
+                             for k in range(0, len(mesh), 256)])
+    best = mesh[int(np.argmax(values))]
+    res = minimize(lambda f: -clearance(lat.get_cartesian_coords(f), cart, radii)[0], best,
+                   method="Nelder-Mead", options={"xatol": 1e-4, "fatol": 1e-4})
+    return np.mod(res.x, 1.0), 2.0 * float(-res.fun)
+
+
+def cif_cluster(path, charge: int, multiplicity: int, nodes: int = 1,
+                centre: list[float] | None = None, cap: str = "protonate",
+                name: str = "") -> Host:
+    """A cluster carved from a user's cif as the library MOFs are (:func:`carve`): the
+    ``nodes`` metal nodes nearest ``centre`` (fractional; default the cell's largest pore),
+    their linkers, cut bonds capped by ``cap`` (protonate or truncate). The cluster's charge
+    and multiplicity are the user's (its linkers have no charges on record); parity checked.
+    """
+    import warnings
+
+    from pymatgen.io.cif import CifParser
+
+    from .analysis import METALS
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            structure = CifParser(path).parse_structures(primitive=False)[0]
+    except Exception as exc:  # the parser raises many kinds for malformed files
+        raise InputError(f"cannot read as cif: {exc}", str(path)) from None
+    metals = {s.specie.symbol for s in structure} & METALS
+    if not metals:
+        raise InputError("the cell has no metal atoms to carve nodes around (a cif host is "
+                         "carved like the library MOFs)", str(path))
+    if cap not in ("protonate", "truncate"):
+        raise InputError(f"cap of a cif host must be protonate or truncate, not {cap!r}",
+                         field="cap")
+    if nodes < 1:
+        raise InputError(f"nodes must be at least 1, got {nodes}", field="nodes")
+    pore = None
+    if centre is None:
+        centre_frac, pore = largest_pore(structure)
+    else:
+        centre_frac = np.asarray(centre, float)
+        if centre_frac.shape != (3,):
+            raise InputError("centre must be three fractional coordinates", field="centre")
+    label = name or f"{path.stem}-{nodes}nodes"
+    mol, book = carve(structure, centre_frac, nodes, {m: 0 for m in metals}, None, cap, label,
+                      charge)
+    mol = Molecule(mol.symbols, mol.positions, charge, multiplicity, name=label)
+    mol.validate(str(path))
+    book.update(charge=charge, multiplicity=multiplicity,
+                spin=f"multiplicity {multiplicity} (given with the file)")
+    info = {"source": f"{path} ({structure.composition.reduced_formula}, "
+                      f"{len(structure)} atoms in the cell) carved by screening.hosts.mofs.carve",
+            "centre_frac": [round(float(x), 4) for x in centre_frac], "atoms": mol.natoms,
+            **({"largest_pore_A": round(pore, 2)} if pore is not None else {}),
+            "cut": _cut_sentence(book), **book}
+    sites = {**surface_and_donor_sites(mol)}
+    metal_site = _open_metal_sites(mol)
+    if metal_site is not None:
+        sites["open_metal"] = metal_site
+    return Host(label, mol, sites, info, frozen=True)
+
+
+def _open_metal_sites(mol: Molecule) -> Site | None:
+    from .analysis import open_metal_site
+
+    return open_metal_site(mol, bond_graph(mol.symbols, mol.positions))
+
+
+def _cut_sentence(book: dict) -> str:
+    """What carving cut and how the cuts were capped, in words (for ``Host.info``)."""
+    kept = f"{book['metal_nodes']} metal node(s) ({book['metals']} metal atoms) with their " \
+           f"{book['linkers']} linkers"
+    if book["cap"] == "truncate":
+        return f"{kept}; {book['truncated']} carboxylate(s) bound to cut metals removed, the " \
+               f"carbon they hung from capped with H"
+    left = book.get("left_anionic", 0)
+    return f"{kept}; {book['protonated']} donor(s) that lost a metal protonated" + (
+        f", {left} left anionic so that the total charge is {book['charge']:+d}" if left else "")
 
 
 def _cluster_sites(mol: Molecule, centre: str, spec: CellSpec) -> dict[str, Site]:
@@ -278,7 +445,10 @@ def _cluster_sites(mol: Molecule, centre: str, spec: CellSpec) -> dict[str, Site
             normals.append(u / np.linalg.norm(u))
         sites["open_metal"] = Site("open_metal", "atom", pts, normals)
     metals = pos[[i for i, s in enumerate(mol.symbols) if s in spec.metal_charge]]
-    if len(metals) >= 3:  # a ring of nodes around the centre: a window through it
+    cage_pore = spec.pores[centre][1] > 0  # a pore (not a window) at the carving centre
+    if len(metals) >= 3 and cage_pore and enclosure(mol, np.zeros(3)) >= ENCLOSED_PORE:
+        sites["endo"] = Site("endo", "cavity", np.zeros(3), np.zeros(3))
+    elif len(metals) >= 3:  # a ring of nodes around the centre: a window through it
         _, _, vt = np.linalg.svd(metals - metals.mean(axis=0))
         sites["window"] = Site("window", "window", np.zeros(3), vt[2])
     sites.update(surface_and_donor_sites(mol))
@@ -287,8 +457,8 @@ def _cluster_sites(mol: Molecule, centre: str, spec: CellSpec) -> dict[str, Site
 
 def _builder(mof: str):
     def build(cluster: str | None = None, nodes: int | None = None, centre: str | None = None,
-              multiplicity: int | None = None) -> Host:
-        return mof_cluster(mof, cluster, nodes, centre, multiplicity)
+              multiplicity: int | None = None, cap: str | None = None) -> Host:
+        return mof_cluster(mof, cluster, nodes, centre, multiplicity, cap)
 
     build.__doc__ = f"{mof} cluster model; clusters: {', '.join(CLUSTERS[mof])}."
     return build

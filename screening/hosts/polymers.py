@@ -103,30 +103,49 @@ def interface(units: int = 4, silicons: int = 8) -> Host:
     Built once by placing the oligomer as a guest at the cluster's surface (best of the
     GFN2-xTB-ranked poses, silica frozen) and cached; see :mod:`screening.placement`.
     """
+    silica, chain = silica_cluster(silicons), oligomer("PVDF-HFP", units, 1).molecule
+    recipe = {"silica": silica.molecule.key(), "chain": chain.key(),
+              "method": "placement exo, 6 poses, GFN2-xTB, silica frozen"}
+    return laid_on(silica, chain, f"SiO2-PVDF-HFP_{units}-{silicons}", ("SiO2", "PVDF-HFP"),
+                   recipe)
+
+
+def silica_pair(silicons: int = 8) -> Host:
+    """Two hydroxylated SiO₂ clusters in contact (seed 003's SiO₂/SiO₂ path): the second cluster
+    laid on the first as :func:`interface` lays the chain (the first frozen, the second relaxed
+    with GFN2-xTB), so that their silanols meet."""
+    first = silica_cluster(silicons)
+    recipe = {"base": first.molecule.key(), "top": first.molecule.key(),
+              "method": "placement exo, 6 poses, GFN2-xTB, base frozen"}
+    return laid_on(first, first.molecule, f"SiO2-pair_{silicons}", ("SiO2(1)", "SiO2(2)"),
+                   recipe)
+
+
+def laid_on(base: Host, top: Molecule, name: str, components: tuple[str, str],
+            recipe: dict) -> Host:
+    """A two-component host: ``top`` placed on ``base``'s outer surface (6 poses, GFN2-xTB,
+    ``base`` frozen, the best kept), cached under ``name`` with ``recipe``;
+    ``info["components"]`` names the atoms of each (``base`` first)."""
     from .. import placement
 
-    name = f"SiO2-PVDF-HFP_{units}-{silicons}"
-    silica = silica_cluster(silicons)
-    chain = oligomer("PVDF-HFP", units, 1)
-    recipe = {"silica": silica.molecule.key(), "chain": chain.molecule.key(),
-              "method": "placement exo, 6 poses, GFN2-xTB, silica frozen"}
     cached = read_cached(name, recipe)
     if cached is not None:
         mol = cached[0]
     else:
         if checking():  # the best rigid pose, not relaxed: enough to check names and fits
-            _, gpos, _ = placement.sample_poses(silica, chain.molecule, ["exo"], 1, seed=7)[0]
-            mol = Molecule.from_arrays(silica.molecule.symbols + chain.molecule.symbols,
-                                       [*silica.molecule.positions, *gpos], 0, 1, name=name)
+            _, gpos, _ = placement.sample_poses(base, top, ["exo"], 1, seed=7)[0]
+            mol = Molecule.from_arrays(base.molecule.symbols + top.symbols,
+                                       [*base.molecule.positions, *gpos], 0, 1, name=name)
         else:
-            poses = placement.place(silica, chain.molecule, ["exo"], n_poses=6, keep=1, seed=7)
+            poses = placement.place(base, top, ["exo"], n_poses=6, keep=1, seed=7)
             mol = Molecule(poses[0].molecule.symbols, poses[0].molecule.positions, 0, 1,
                            name=name)
-        write_cached(name, recipe, mol, "SiO2 cluster + PVDF-HFP oligomer, GFN2-xTB")
+        write_cached(name, recipe, mol, f"{' + '.join(components)}, GFN2-xTB")
     mol = Molecule(mol.symbols, mol.positions, 0, 1, name=name)
-    n_si = silica.molecule.natoms
-    info = {"source": "SiO2 cluster + PVDF-HFP oligomer placed and relaxed with GFN2-xTB",
-            "components": {"SiO2": [0, n_si - 1], "PVDF-HFP": [n_si, mol.natoms - 1]},
+    n = base.molecule.natoms
+    info = {"source": f"{components[1]} placed on {components[0]} and relaxed with GFN2-xTB "
+                      f"({components[0]} frozen)",
+            "components": {components[0]: [0, n - 1], components[1]: [n, mol.natoms - 1]},
             "charge": 0, "multiplicity": 1}
     return Host(name, mol, surface_and_donor_sites(mol), info, frozen=True)
 
@@ -145,4 +164,5 @@ HOSTS = {
     "PVDF-HFP": (_oligomer_builder("PVDF-HFP"), "H-(CH2CF2)n-(CF2CF(CF3))m-H oligomer"),
     "SiO2": (silica_cluster, "hydroxylated silica cluster carved from alpha-quartz"),
     "SiO2/PVDF-HFP": (interface, "PVDF-HFP oligomer on a hydroxylated silica cluster"),
+    "SiO2-pair": (silica_pair, "two hydroxylated silica clusters in contact"),
 }
