@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 
-.PHONY: quickstart test install benchmark clean
+.PHONY: quickstart test install install-postgres benchmark clean
 
 $(BIN)/screening: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,10 +15,18 @@ $(BIN)/screening: pyproject.toml
 
 install: $(BIN)/screening
 
+# PostgreSQL server binaries for the shared-database tests (Debian; skipped, not failed, where
+# they cannot be installed: those tests then say why they were skipped)
+install-postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
+	  { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	    apt-get install -y -q postgresql >/dev/null 2>&1; } || \
+	  echo "PostgreSQL server binaries not installed: its tests will be skipped"
+
 quickstart: install
 	$(BIN)/screening run workflows/quickstart.yaml --workers 2
 
-test: install
+test: install install-postgres
 	$(BIN)/python -m pytest -q tests
 
 benchmark: install

@@ -14,7 +14,7 @@ import argparse
 import json
 import sys
 
-from .errors import ScreeningError
+from .errors import EnvironmentFault, ScreeningError
 
 EPILOG = """examples:
   screening run workflows/quickstart.yaml            # run locally, print the table
@@ -28,6 +28,7 @@ EPILOG = """examples:
   screening species                                  # the built-in species library
   screening hosts                                    # the host builders and their sites
   screening sizes CC3 TD_A TFSI-                     # cavity vs guest size (Å)
+  screening doctor [--repair]                        # check/fix the database and store
   screening path-types [--anchors HOST]              # named Li+ hop paths; a host's anchors
 
 energies: Hartree in the database, eV in tables; negative binding = bound.
@@ -61,8 +62,17 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--device", choices=("auto", "cpu", "gpu"),
                    help="where PySCF runs (default $SCREENING_DEVICE or auto)")
 
+    def size_opt(sp: argparse.ArgumentParser) -> None:
+        from .campaign import MAX_CALCULATIONS
+
+        sp.add_argument("--max-calculations", type=int, default=MAX_CALCULATIONS, metavar="N",
+                        help="refuse a campaign that plans more single points and pose "
+                        f"relaxations than N (default {MAX_CALCULATIONS})")
+
+    size_opt(r)
     v = sub.add_parser("validate", help="check a campaign file and list its calculations")
     v.add_argument("campaign")
+    size_opt(v)
 
     s = sub.add_parser("submit", help="add a campaign's workflow to a MongoDB LaunchPad")
     s.add_argument("campaign")
@@ -91,6 +101,12 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("species", help="list the built-in species library")
     sub.add_parser("hosts", help="list the host builders (cages, MOF clusters, polymers, silica)")
+    dr = sub.add_parser("doctor", help="check a results database and a store for damage, "
+                        "duplicates and dead workers' claims; --repair fixes what it finds")
+    db_opt(dr)
+    dr.add_argument("--store", help="embedded store file (default results/fireworks_store.json)")
+    dr.add_argument("--repair", action="store_true", help="fix what is found (a damaged file is "
+                    "moved aside, never deleted; no stored energy is lost)")
     sz = sub.add_parser("sizes", help="cavity, window and molecule sizes (Å) of species and "
                         "hosts on the literature's (pywindow's) definitions")
     sz.add_argument("names", nargs="+", metavar="NAME", help="species or host, e.g. CC3 TD_A TFSI-")
@@ -130,6 +146,7 @@ def cmd_run(a: argparse.Namespace) -> int:
     settings = _settings(threads=a.threads, device=a.device, db=a.db)
     with use_settings(settings):
         campaign = load_campaign(a.campaign)
+        campaign.check_size(a.max_calculations)
         use_embedded_store(a.store or DEFAULT_STORE)
         table = run_local(campaign, a.db, a.store, a.output, a.workers,
                           None if a.quiet else lambda m: print(m, flush=True), settings)
@@ -143,6 +160,7 @@ def cmd_validate(a: argparse.Namespace) -> int:
     from .campaign import load_campaign
 
     c = load_campaign(a.campaign, check_only=True)  # no xTB, nothing written
+    size = c.check_size(a.max_calculations)
     calcs = c.calculations()
     print(f"{c.source}: campaign {c.name!r} is valid: {len(c.quantities)} quantities, "
           f"{len(calcs)} calculations at {c.method.label}"
@@ -167,6 +185,9 @@ def cmd_validate(a: argparse.Namespace) -> int:
                   f"({len(p.fixed)} fixed), {p.images} images, mode {p.mode}"
                   f"{f', endpoints relaxed with {steps}' if steps else ''}"
                   f"{f'; {p.origin}' if p.origin else ''}")
+    print(f"  at most {size['calculations']} single points, {size['relaxations']} pose "
+          f"relaxations, {size['images']} NEB images (limit {a.max_calculations}: "
+          "--max-calculations)")
     return 0
 
 
@@ -201,15 +222,18 @@ def cmd_status(a: argparse.Namespace) -> int:
     wfs = list(lp.workflows.find({}, {"name": 1, "state": 1}))
     print(f"workflows: {len(wfs)}  " + "  ".join(f"{w['name']}={w['state']}" for w in wfs[-10:]))
     print("fireworks: " + ("  ".join(f"{k}={v}" for k, v in sorted(states.items())) or "none"))
-    store = ResultStore(a.db)
-    print(f"stored results: {store.count()} in {store.url}")
+    try:
+        store = ResultStore(a.db, create=False, writable=False)
+        print(f"stored results: {store.count()} in {store.url}")
+    except EnvironmentFault as exc:
+        print(f"stored results: none ({exc})")
     return 0
 
 
 def cmd_results(a: argparse.Namespace) -> int:
     from .store import ResultStore
 
-    store = ResultStore(a.db)
+    store = ResultStore(a.db, create=False, writable=False)  # never creates a database
     if a.quantities:
         from .campaign import load_campaign
         from .collect import collect, format_table
@@ -273,6 +297,36 @@ def cmd_species(a: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_doctor(a: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .database import Claims, is_url
+    from .doctor import check_database, check_host_cache, check_store
+    from .pipeline.launchpad import DEFAULT_STORE
+    from .settings import current_settings
+
+    db = a.db or current_settings().db
+    if is_url(db):
+        claims = Claims(db)
+        dead = claims.dead()
+        if dead and a.repair:
+            claims.clear(dead)
+        findings = [f"{db}: {len(dead)} claim(s) of workers that died"
+                    + (" -> cleared" if a.repair else "")] if dead else []
+        unrepaired = bool(dead) and not a.repair
+    else:
+        found = (check_database(Path(db).resolve(), a.repair)
+                 + check_store(Path(a.store or DEFAULT_STORE).resolve(), a.repair)
+                 + check_host_cache(current_settings().hosts_cache, a.repair))
+        findings = [f.line() for f in found]
+        unrepaired = any(not f.repaired for f in found)
+    for line in findings:
+        print(line)
+    print("no problems found" if not findings else
+          "repaired" if not unrepaired else "run again with --repair to fix these")
+    return 1 if unrepaired else 0
+
+
 def cmd_sizes(a: argparse.Namespace) -> int:
     import pandas as pd
 
@@ -291,17 +345,32 @@ def cmd_sizes(a: argparse.Namespace) -> int:
 
 COMMANDS = {"run": cmd_run, "validate": cmd_validate, "submit": cmd_submit,
             "status": cmd_status, "results": cmd_results, "species": cmd_species, "hosts": cmd_hosts,
-            "path-types": cmd_path_types, "sizes": cmd_sizes}
+            "path-types": cmd_path_types, "sizes": cmd_sizes, "doctor": cmd_doctor}
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point; exit codes: 0 success, 1 a quantity could not be computed, 2 bad input."""
+    """Entry point; exit codes: 0 success, 1 a quantity could not be computed, 2 bad input,
+    3 a fault of the environment (database, folder or disk)."""
+    import sqlite3
+
     args = _parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)
+    except EnvironmentFault as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 3
     except ScreeningError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except sqlite3.DatabaseError as exc:  # damaged after it was opened (truncated, overwritten)
+        db = getattr(args, "db", None) or "results/screening.db"
+        print(f"error: results database {db}: damaged ({exc}); run 'screening doctor --db "
+              f"{db}' to see what is wrong and '--repair' to fix it", file=sys.stderr)
+        return 3
+    except PermissionError as exc:
+        print(f"error: {exc.filename or 'a file'}: permission denied; make it writable or "
+              "choose another --db/--output/--store", file=sys.stderr)
+        return 3
     except BrokenPipeError:  # e.g. `screening results | head`
         return 0
 

@@ -1,4 +1,5 @@
-"""Exceptions raised for bad input. Each names the file, line and field it refers to."""
+"""Exceptions raised on purpose: bad input (naming file, line and field) and faults of the
+environment (naming the file and what to do)."""
 
 from __future__ import annotations
 
@@ -33,3 +34,9 @@ class InputError(ScreeningError):
 
 class SCFNotConverged(ScreeningError):
     """Every strategy of the SCF fallback ladder failed to converge."""
+
+
+class EnvironmentFault(ScreeningError):
+    """The machine, not the input, is at fault: a database or folder that cannot be read or
+    written, a full disk, a damaged file (CLI exit code 3). The message names the file, the
+    problem and what to do."""

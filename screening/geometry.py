@@ -161,6 +161,29 @@ def check_spin(nelectrons: int, charge: int, multiplicity: int, label: str) -> N
             f"cannot have {unpaired} unpaired (parity or count)", label, field="multiplicity")
 
 
+def spin_range(multiplicities: list[int]) -> tuple[float, float]:
+    """(S_min, S_max) of the total spin that fragments of these multiplicities can couple to
+    (|S_A − S_B| ≤ S ≤ S_A + S_B, applied in turn; integer steps)."""
+    spins = [(m - 1) / 2 for m in multiplicities]
+    total = sum(spins)
+    return max(0.0, 2 * max(spins) - total) if spins else 0.0, total
+
+
+def check_spin_coupling(multiplicity: int, fragment_multiplicities: list[int],
+                        label: str) -> None:
+    """Raise unless a complex of ``multiplicity`` can be made from fragments of
+    ``fragment_multiplicities``: its S must lie in :func:`spin_range` (a binding energy then
+    compares the complex in that spin state with its fragments in theirs)."""
+    lo, hi = spin_range(fragment_multiplicities)
+    s = (multiplicity - 1) / 2
+    if not lo - 1e-9 <= s <= hi + 1e-9 or abs((hi - s) - round(hi - s)) > 1e-9:
+        frags = ", ".join(f"{(m - 1) / 2:g}" for m in fragment_multiplicities)
+        raise InputError(f"multiplicity {multiplicity} (S = {s:g}) cannot be made from fragments "
+                         f"of S = {frags}: coupled, they give S = {lo:g} … {hi:g} in integer "
+                         f"steps (multiplicity {int(2 * lo + 1)} … {int(2 * hi + 1)})", label,
+                         field="multiplicity")
+
+
 def combined_charge_multiplicity(a: Molecule, b: Molecule, label: str = ""
                                  ) -> tuple[int, int]:
     """Charge and multiplicity of ``a`` and ``b`` together: charges add; unpaired electrons are
@@ -255,7 +278,13 @@ def read_xyz(path: str | Path, charge: int | None = None, multiplicity: int | No
     src = str(path)
     if not path.is_file():
         raise InputError("file not found", src)
-    lines = path.read_text().splitlines()
+    raw = path.read_bytes()
+    try:
+        lines = raw.decode("utf-8").splitlines()
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        raise InputError(f"not a text xyz file: byte 0x{raw[exc.start]:02x} at offset "
+                         f"{exc.start} is not UTF-8 (a binary file?)", src, line) from None
     if not lines or not lines[0].strip():
         raise InputError("empty file: the first line must hold the number of atoms", src, 1)
     try:

@@ -11,6 +11,7 @@ row and computes nothing.
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -48,16 +49,32 @@ class Record:
 
 
 class ResultStore:
-    """Results database at ``url`` (file path or database URL)."""
+    """Results database at ``url`` (file path or database URL).
 
-    def __init__(self, url: str | os.PathLike | None = None) -> None:
+    ``create``: make the database if it does not exist (reading commands pass False and get
+    an :class:`~screening.errors.EnvironmentFault` instead); ``writable``: it will be written
+    (checked, and given the unique index and claims table; see :mod:`screening.database`).
+    """
+
+    def __init__(self, url: str | os.PathLike | None = None, create: bool = True,
+                 writable: bool = True) -> None:
         import ase.db
 
+        from .database import Claims, fault, is_url, prepare_server, prepare_sqlite
+
         self.url = str(url or default_db())
-        if "://" not in self.url:
-            Path(self.url).parent.mkdir(parents=True, exist_ok=True)
+        if not is_url(self.url):
             self.url = str(Path(self.url).resolve())
-        self._db = ase.db.connect(self.url)
+            prepare_sqlite(Path(self.url), create, writable)
+        try:
+            self._db = ase.db.connect(self.url)
+            if is_url(self.url) and writable:
+                self._db.count()  # ASE makes its tables first
+                prepare_server(self.url)
+        except ModuleNotFoundError as exc:
+            raise fault(self.url, f"its driver is not installed ({exc})",
+                        "pip install 'screening[postgres]' for PostgreSQL") from None
+        self.claims = Claims(self.url)
 
     def get(self, molecule: Molecule, method: Method) -> Record | None:
         """The stored record of (molecule, method), or None."""
@@ -100,17 +117,43 @@ class ResultStore:
         data = {"method": method.to_dict(), "result": {k: v for k, v in result.items()
                                                        if k != "gradient"},
                 "ghosts": sorted(molecule.ghosts), "labels": labels}
-        row_id = self._db.write(atoms, key_value_pairs=kvp, data=data)
+        try:
+            row_id = self._db.write(atoms, key_value_pairs=kvp, data=data)
+        except Exception as exc:  # the unique index: another writer stored it first
+            existing = self.get_key(key) if "unique" in str(exc).lower() else None
+            if existing is None:
+                raise
+            return existing
         return Record(key, float(result["energy"]), self._db.get(id=row_id))
 
     def get_or_compute(self, molecule: Molecule, method: Method,
                        compute: Callable[[Molecule, Method], dict],
-                       labels: dict | None = None) -> tuple[Record, bool]:
-        """(record, computed): the stored record, or compute, commit and return it."""
-        rec = self.get(molecule, method)
-        if rec is not None:
-            return rec, False
-        return self.put(molecule, method, compute(molecule, method), labels), True
+                       labels: dict | None = None, poll_s: float = 2.0,
+                       wait: Callable[[str], None] | None = None) -> tuple[Record, bool]:
+        """(record, computed): the stored record, or claim, compute, commit and return it.
+
+        While another live worker holds the claim on this calculation, wait (polling every
+        ``poll_s`` s; ``wait`` hears once that we do) for its record; take the claim over if
+        that worker dies.
+        """
+        key = calc_key(molecule, method)
+        told = False
+        while True:
+            rec = self.get_key(key)
+            if rec is not None:
+                return rec, False
+            if self.claims.acquire(key):
+                break
+            if wait is not None and not told:
+                wait(f"{molecule.name or molecule.formula}: another worker is computing it; "
+                     "waiting for its result")
+                told = True
+            time.sleep(poll_s)
+        with self.claims.held(key):
+            rec = self.get_key(key)  # stored between our look and our claim
+            if rec is not None:
+                return rec, False
+            return self.put(molecule, method, compute(molecule, method), labels), True
 
     def energy_of(self, molecule: Molecule, method: Method, labels: dict | None = None,
                   settings: Settings | None = None) -> tuple[Record, bool]:

@@ -77,3 +77,34 @@ structures:
     path = folder / f"{name}.yaml"
     path.write_text(text + quantities)
     return path
+
+
+def pyscf_reference(mol, xc: str, basis: str, dispersion: str | None = None,
+                    density_fit: bool = True, pcm_eps: float | None = None):
+    """The energy (Hartree) of a Molecule computed by calling PySCF directly, independently of
+    the product's engine: (energy, <S^2> or None, the mean-field object). Ghost atoms carry
+    their basis functions only."""
+    from pyscf import dft, gto, scf
+
+    atoms = []
+    for i, (s, p) in enumerate(zip(mol.symbols, mol.positions)):
+        label = f"GHOST-{s}" if i in set(mol.ghosts) else s
+        atoms.append(f"{label} {p[0]:.10f} {p[1]:.10f} {p[2]:.10f}")
+    m = gto.M(atom="; ".join(atoms), basis=basis, charge=mol.charge,
+              spin=mol.multiplicity - 1, unit="Angstrom", verbose=0)
+    if xc.lower() == "hf":
+        mf = scf.RHF(m) if m.spin == 0 else scf.UHF(m)
+    else:
+        mf = dft.RKS(m) if m.spin == 0 else dft.UKS(m)
+        mf.xc = xc
+    if density_fit:
+        mf = mf.density_fit()
+    if dispersion:
+        mf.disp = dispersion
+    if pcm_eps is not None:
+        mf = mf.PCM()
+        mf.with_solvent.eps = pcm_eps
+    mf.conv_tol = 1e-11
+    energy = mf.kernel()
+    s2 = None if m.spin == 0 and not isinstance(mf, (scf.uhf.UHF,)) else mf.spin_square()[0]
+    return float(energy), s2, mf

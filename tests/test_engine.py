@@ -14,7 +14,7 @@ from screening.methods import get_method
 from screening.quantities import Binding, Fragment, Quantity, evaluate
 from screening.store import calc_key
 
-from .conftest import LI_H2O, water_dimer
+from .conftest import LI_H2O, pyscf_reference, water_dimer
 
 KCAL = kcal / mol  # eV per kcal/mol
 
@@ -85,7 +85,10 @@ def test_open_shell_uks_and_record_fields(monkeypatch):
     oh = Molecule.from_arrays(["O", "H"], [[0, 0, 0], [0, 0, 0.97]], 0, 2).validate()
     r = compute(oh, get_method({"preset": "screening", "basis": "def2-svp"}), gradient=True)
     assert r.converged and r.device == "cpu" and r.scf_cycles > 0
-    assert r.energy == pytest.approx(-75.7, abs=0.1)
+    # independent reference: PySCF called directly (UKS, density fitting, D3(BJ))
+    ref, s2, _ = pyscf_reference(oh, "b3lyp", "def2-svp", "d3bj")
+    assert r.energy == pytest.approx(ref, abs=1e-6)
+    assert r.s2 == pytest.approx(s2, abs=1e-5) and 0.75 <= r.s2 < 0.76  # a doublet, clean
     assert r.energy_check_ok and r.energy_check < 1e-6
     assert {"pyscf", "screening", "numpy"} <= set(r.versions)
     monkeypatch.setenv("SCREENING_ENERGY_CHECK", "gpu")  # the default: on the CPU, no check
@@ -123,8 +126,15 @@ def test_wrong_spin_refused_before_compute():
 
 
 def test_pcm_lowers_energy_of_an_ion():
-    """Li⁺ is stabilised by implicit PC (ε = 64.9): Born solvation of order −5 eV."""
+    """Li⁺ is stabilised by implicit PC (ε = 64.9): Born solvation of order −5 eV. The energy
+    is PySCF's own with ε = 64.9 (direct call), not its default water (78.36)."""
     li = Molecule.from_arrays(["Li"], [[0, 0, 0]], 1, 1)
     gas = compute(li, get_method("screening")).energy
-    pcm = compute(li, get_method("screening-pcm")).energy
+    result = compute(li, get_method("screening-pcm"))
+    pcm = result.energy
     assert -8.0 < (pcm - gas) * Hartree < -2.0
+    assert result.solvent == {"model": "pcm", "eps": 64.9}
+    ref, _, _ = pyscf_reference(li, "b3lyp", "def2-svp", "d3bj", pcm_eps=64.9)
+    water, _, _ = pyscf_reference(li, "b3lyp", "def2-svp", "d3bj", pcm_eps=78.3553)
+    assert pcm == pytest.approx(ref, abs=1e-6)
+    assert abs(water - ref) > 1e-5  # the dielectric matters at this precision

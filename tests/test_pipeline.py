@@ -71,6 +71,17 @@ def test_cli_api_and_fireworks_agree(tmp_path, monkeypatch):
     for db in (folders[0] / "results/screening.db", folders[1] / "results/screening.db",
                folders[2] / "fw.db"):
         assert ase.db.connect(str(db)).count() == 7
+    # and each stored energy is PySCF's own, called directly on the stored structure (ghost
+    # atoms included), to 1e-6 Eh
+    from screening.store import ResultStore
+
+    from .conftest import pyscf_reference
+
+    store = ResultStore(folders[0] / "results/screening.db")
+    for key in store.dataframe()["calc_key"]:
+        mol = store.molecule(key)
+        ref, _, _ = pyscf_reference(mol, "b3lyp", "def2-svp", "d3bj")
+        assert store.get_key(key).energy == pytest.approx(ref, abs=1e-6), mol.name
     assert (folders[0] / "results/tiny/quantities.png").stat().st_size > 5000
 
 

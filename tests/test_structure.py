@@ -23,7 +23,8 @@ LAYERS = {
     "screening.hops": 2, "screening.engines": 2, "screening.neb": 2, "screening.quantities": 2,
     "screening.complexes": 2,
     # 3: orchestration and interfaces
-    "screening.campaign": 3, "screening.store": 3, "screening.collect": 3,
+    "screening.campaign": 3, "screening.store": 3, "screening.database": 3,
+    "screening.doctor": 3, "screening.collect": 3,
     "screening.pipeline": 3, "screening.api": 3, "screening.cli": 3,
 }
 

@@ -65,6 +65,10 @@ from .yamlfile import check_keys, parse_indices, read_yaml
 __all__ = ["Campaign", "Resolver", "load_campaign", "parse_indices"]
 
 
+MAX_CALCULATIONS = 5000
+"""Default limit on a campaign's single points and pose relaxations together."""
+
+
 @dataclass
 class Campaign:
     """A validated campaign: its method, named structures and quantities."""
@@ -85,6 +89,28 @@ class Campaign:
                 seen.setdefault(mol.key(), (mol, {"campaign": self.name,
                                                   "job": f"{q.name} :: {mol.name}"}))
         return list(seen.values())
+
+    def size(self) -> dict[str, int]:
+        """What the campaign may compute: ``calculations`` (single points now known plus five
+        per pose a placement keeps: complex, two fragments, two ghost-basis fragments),
+        ``relaxations`` (GFN2-xTB pose relaxations) and ``images`` (NEB images)."""
+        kept = sum(s.keep * len(s.sites) for q in self.quantities for s in q.placements)
+        return {"calculations": len(self.calculations()) + 5 * kept,
+                "relaxations": sum(s.n_poses * len(s.sites) for q in self.quantities
+                                   for s in q.placements),
+                "images": sum(q.path.images for q in self.quantities if q.path is not None)}
+
+    def check_size(self, max_calculations: int = MAX_CALCULATIONS) -> dict[str, int]:
+        """:meth:`size`, or InputError when it plans more than ``max_calculations`` single
+        points and relaxations together (raise the limit to run it anyway)."""
+        size = self.size()
+        total = size["calculations"] + size["relaxations"]
+        if total > max_calculations:
+            raise InputError(f"campaign {self.name!r} plans {size['calculations']} calculations "
+                             f"and {size['relaxations']} pose relaxations, more than the limit "
+                             f"of {max_calculations}; give --max-calculations {total} to run "
+                             "it anyway", self.source)
+        return size
 
     def to_dict(self) -> dict:
         """JSON-friendly form (the collector Firework carries it)."""

@@ -16,7 +16,8 @@ from typing import Callable
 import numpy as np
 
 from ..errors import InputError
-from ..geometry import Molecule, check_spin, combined_charge_multiplicity, read_structure
+from ..geometry import (Molecule, check_spin, check_spin_coupling, combined_charge_multiplicity,
+                        read_structure)
 from ..quantities import (KINDS, Barrier, Binding, Desolvation, Dissociation, Fragment,
                           IonPairDissociation, Placement, Quantity, ReactionQuantity, Term,
                           split_fragments)
@@ -148,6 +149,10 @@ def load_fragments(ctx: Context, entry: YamlMap, mol: Molecule, path: str, base:
         except InputError as exc:
             raise ctx.error(f"fragment {f.name!r}: {exc.message}", seq, i,
                             f"{path}.fragments[{i}]") from None
+    try:
+        check_spin_coupling(mol.multiplicity, [f.multiplicity for f, _ in frags], mol.name)
+    except InputError as exc:
+        raise ctx.error(exc.message, entry, "fragments", f"{path}.fragments") from None
     return frags
 
 
@@ -464,13 +469,27 @@ def site_names(e: Entry, host, raw: object, key: str = "sites") -> list[str]:
     return sites
 
 
+MAX_POSES = 500
+"""Candidate poses per site a placement may ask for (each is a GFN2-xTB relaxation)."""
+MAX_KEEP = 20
+"""Poses a placement may keep for DFT (each adds its complex and fragment calculations)."""
+MAX_IMAGES = 50
+"""Images a path may have."""
+
+
 def search_counts(e: Entry, poses: int, keep: int) -> dict[str, int]:
-    """``poses:`` (candidates per site), ``keep:`` (best kept), ``seed:``."""
+    """``poses:`` (candidates per site, at most ``MAX_POSES``), ``keep:`` (best kept, at most
+    ``MAX_KEEP``), ``seed:``."""
     counts = {}
     for k, default in (("poses", poses), ("keep", keep), ("seed", 7)):
         counts[k] = get_int(e.ctx, e.q, k, e.path, default)
         if counts[k] < (0 if k == "seed" else 1):
             raise e.error(f"{k} must be >= 1", k)
+    for k, most in (("poses", MAX_POSES), ("keep", MAX_KEEP)):
+        if counts[k] > most:
+            raise e.error(f"{k}: {counts[k]} is more than the {most} a placement may have "
+                          f"(each is a GFN2-xTB relaxation or a set of DFT calculations); "
+                          "split the search into several quantities with other seeds", k)
     return counts
 
 
@@ -599,6 +618,8 @@ def load_barrier(e: Entry) -> Barrier:
     max_steps = get_int(ctx, q, "max_steps", path, 200)
     if images < 1 or max_steps < 1:
         raise e.error("images and max_steps must be >= 1", "images")
+    if images > MAX_IMAGES:
+        raise e.error(f"images: {images} is more than the {MAX_IMAGES} a path may have", "images")
     if "fixed" in q:
         try:
             fixed = tuple(parse_indices(q["fixed"]))

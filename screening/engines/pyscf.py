@@ -58,6 +58,8 @@ class EnergyResult:
     versions : software versions.
     scf_plan : density fitting or direct SCF, the memory estimate behind it, and any fallback.
     gradient : dE/dx in Hartree/Bohr, shape (n, 3), when asked for.
+    s2 : ⟨S²⟩ of an unrestricted (open-shell) determinant (spin contamination), else None.
+    solvent : the implicit solvent actually used (``model``, ``eps``), else None.
     """
 
     energy: float
@@ -75,6 +77,8 @@ class EnergyResult:
     versions: dict[str, str]
     scf_plan: dict = field(default_factory=dict)
     gradient: list[list[float]] | None = field(default=None)
+    s2: float | None = None
+    solvent: dict | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -253,13 +257,17 @@ def compute(molecule: Molecule, method: Method, gradient: bool = False,
         g = mf.nuc_grad_method().kernel()
         grad = _to_numpy(g).tolist()
     name = gpu_name() if dev == "gpu" else None
+    s2 = float(mf.spin_square()[0]) if mol.spin != 0 else None
+    solvent = None
+    if getattr(mf, "with_solvent", None) is not None:
+        solvent = {"model": method.solvent, "eps": float(mf.with_solvent.eps)}
     return EnergyResult(
         energy=e_tot, dispersion_energy=e_disp, converged=True, scf_cycles=cycles,
         scf_strategy=tried[-1], strategies_tried=tried, energy_check=e_check,
         energy_check_ok=None if e_check is None else e_check <= ENERGY_CHECK_TOLERANCE,
         device=f"gpu:{name}" if name else "cpu", wall_s=time.perf_counter() - t0,
         nao=int(mol.nao), threads=threads, versions=software_versions(), scf_plan=plan,
-        gradient=grad)
+        gradient=grad, s2=s2, solvent=solvent)
 
 
 def _run_ladder(mol, method: Method, device: str, dm0) -> tuple[Any, list[str], int]:

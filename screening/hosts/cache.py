@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Iterator
 
 from ..data import shipped_hosts_dir
+from ..errors import InputError
 from ..geometry import Molecule, parse_xyz_header, read_xyz, write_xyz
 from ..hashing import content_hash
 
@@ -79,9 +80,12 @@ def read_cached(name: str, recipe: dict) -> tuple[Molecule, dict] | None:
         path = folder / _file_name(name)
         if not path.is_file():
             continue
-        header = parse_xyz_header(path.read_text().splitlines()[1])
-        if header.get("recipe") == recipe_hash(recipe):
-            return read_xyz(path, name=name), header
+        try:
+            header = parse_xyz_header(path.read_text(encoding="utf-8").splitlines()[1])
+            if header.get("recipe") == recipe_hash(recipe):
+                return read_xyz(path, name=name), header
+        except (UnicodeDecodeError, IndexError, InputError):  # a damaged file: build anew
+            continue
     return None
 
 

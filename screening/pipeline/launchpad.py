@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import IO
 
-from ..errors import ScreeningError
+from ..errors import EnvironmentFault, ScreeningError
 
 DEFAULT_STORE = "results/fireworks_store.json"
 
@@ -29,14 +29,37 @@ def use_embedded_store(path: str | os.PathLike) -> Path:
     Must run before ``fireworks`` is first imported in this process; later calls switch files.
     """
     p = Path(path).resolve()
-    p.parent.mkdir(parents=True, exist_ok=True)
-    if not p.exists() or p.stat().st_size == 0:
-        p.write_text("{}")
+    try:
+        p.parent.mkdir(parents=True, exist_ok=True)
+        if not p.exists() or p.stat().st_size == 0:
+            p.write_text("{}")
+    except OSError as exc:
+        raise EnvironmentFault(f"embedded store {p}: cannot be written "
+                               f"({exc.strerror or exc}); make its folder writable or choose "
+                               "another --store") from None
+    check_store_file(p)
     if "fireworks" in sys.modules and not os.environ.get("MONGOMOCK_SERVERSTORE_FILE"):
         raise RuntimeError("fireworks was imported before the embedded store was chosen: "
                            "call use_embedded_store() first")
     os.environ["MONGOMOCK_SERVERSTORE_FILE"] = str(p)
     return p
+
+
+def check_store_file(path: Path) -> None:
+    """EnvironmentFault unless ``path`` holds a store FireWorks can read (a JSON object)."""
+    import bson.json_util
+
+    try:
+        content = bson.json_util.loads(path.read_text(encoding="utf-8"))
+        ok = isinstance(content, dict) and all(isinstance(v, dict) for v in content.values())
+        problem = "not a FireWorks store (a JSON object of databases)"
+    except (ValueError, UnicodeDecodeError) as exc:
+        ok, problem = False, f"damaged ({str(exc)[:80]})"
+    if not ok:
+        raise EnvironmentFault(f"embedded store {path}: {problem}; run 'screening doctor "
+                               f"--store {path} --repair' to move it aside (every computed "
+                               "energy is in the results database, and the next run rebuilds "
+                               "the workflow from it)")
 
 
 def embedded_launchpad(path: str | os.PathLike = DEFAULT_STORE):

@@ -24,6 +24,8 @@ from typing import Callable
 import pandas as pd
 
 from ..campaign import Campaign
+from ..database import check_room, is_url
+from ..errors import EnvironmentFault
 from ..settings import Settings, current_settings, use_settings
 from ..store import ResultStore
 from .launchpad import DEFAULT_STORE, embedded_launchpad, flush, lock_store
@@ -121,10 +123,13 @@ def _run_local(campaign: Campaign, db: str | None, store: str | os.PathLike | No
     fireworks.core.rocket.start_ping_launch = lambda launchpad, launch_id: None
 
     say = progress or (lambda _msg: None)
-    results = ResultStore(db)
+    results = ResultStore(db)  # created, or checked complete and writable
     db_url = results.url
     store_path = Path(store or DEFAULT_STORE)
     output = Path(output or Path("results") / campaign.name).resolve()
+    check_writable(output, "output folder", "--output")
+    if not is_url(db_url):
+        check_room(Path(db_url), sum(campaign.size().values()))
     lock = lock_store(store_path)
     try:
         lp = embedded_launchpad(store_path)
@@ -185,6 +190,18 @@ def _run_local(campaign: Campaign, db: str | None, store: str | os.PathLike | No
     table = collect(campaign, results)
     write_outputs(table, output, campaign.name, campaign, results)
     return table
+
+
+def check_writable(folder: Path, what: str, option: str) -> None:
+    """EnvironmentFault unless ``folder`` exists (or can be made) and is writable."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise EnvironmentFault(f"{what} {folder}: cannot be made ({exc.strerror or exc}); "
+                               f"choose another with {option}") from None
+    if not os.access(folder, os.W_OK):
+        raise EnvironmentFault(f"{what} {folder}: read-only; make it writable or choose another "
+                               f"with {option}; nothing was computed")
 
 
 def _stored_data(fw) -> dict:
