@@ -26,7 +26,10 @@ COLUMNS = ["quantity", "kind", "value_eV", "interaction_eV", "interaction_cp_eV"
 def expand(campaign: Campaign, store: ResultStore) -> list[Quantity]:
     """The campaign's quantities as table rows: a placement becomes one quantity per stored pose
     (rank order), or stays itself (a row with a gap) until it has run."""
-    return [row for q in campaign.quantities for row in q.expand(store.get_poses)]
+    from .quantities import Placement, with_oniom_regions
+
+    return [with_oniom_regions(row, campaign.method) if isinstance(q, Placement) else row
+            for q in campaign.quantities for row in q.expand(store.get_poses)]
 
 
 def collect(campaign: Campaign, store: ResultStore) -> pd.DataFrame:

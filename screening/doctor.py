@@ -50,13 +50,7 @@ def move_aside(path: Path) -> Path:
 
 def check_database(path: Path, repair: bool) -> list[Finding]:
     """Findings for the SQLite results database at ``path`` (see the module doc)."""
-    out: list[Finding] = []
-    for left in path.parent.glob(f".{path.name}.*.creating"):
-        f = Finding(str(left), "left by an interrupted database creation")
-        if repair:
-            left.unlink()
-            f.repaired = "removed"
-        out.append(f)
+    out = leftovers(path.parent.glob(f".{path.name}.*.creating"), "database creation", repair)
     if not path.exists():
         return out
     try:
@@ -137,14 +131,8 @@ def check_store(path: Path, repair: bool) -> list[Finding]:
     """Findings for an embedded FireWorks store file."""
     from .pipeline.launchpad import check_store_file
 
-    out: list[Finding] = []
     tmp = path.with_suffix(path.suffix + ".tmp")
-    if tmp.exists():
-        f = Finding(str(tmp), "left by an interrupted store write")
-        if repair:
-            tmp.unlink()
-            f.repaired = "removed"
-        out.append(f)
+    out = leftovers([tmp] if tmp.exists() else [], "store write", repair)
     if not path.exists():
         return out
     try:
@@ -160,9 +148,15 @@ def check_store(path: Path, repair: bool) -> list[Finding]:
 
 def check_host_cache(folder: Path, repair: bool) -> list[Finding]:
     """Half-written host files in the user cache."""
+    return leftovers(sorted(folder.glob("*.tmp")) if folder.is_dir() else [], "host write",
+                     repair)
+
+
+def leftovers(files, what: str, repair: bool) -> list[Finding]:
+    """A finding per file an interrupted ``what`` left behind (removed on repair)."""
     out = []
-    for left in sorted(folder.glob("*.tmp")) if folder.is_dir() else []:
-        f = Finding(str(left), "left by an interrupted host write")
+    for left in files:
+        f = Finding(str(left), f"left by an interrupted {what}")
         if repair:
             left.unlink()
             f.repaired = "removed"

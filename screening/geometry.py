@@ -8,7 +8,7 @@ is a content hash that, together with a method's key, identifies a stored result
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -38,6 +38,8 @@ class Molecule:
     multiplicity : spin multiplicity 2S+1.
     ghosts : indices of ghost atoms (basis functions only).
     name : a label for people; not part of the key.
+    model : indices of the high-level region of an ONIOM calculation (empty: the whole
+        molecule is one region); see :mod:`screening.engines.oniom`.
     """
 
     symbols: tuple[str, ...]
@@ -46,6 +48,7 @@ class Molecule:
     multiplicity: int = 1
     ghosts: frozenset[int] = field(default_factory=frozenset)
     name: str = ""
+    model: frozenset[int] = field(default_factory=frozenset)
 
     @classmethod
     def from_arrays(cls, symbols: Sequence[str], positions: Iterable[Sequence[float]],
@@ -88,9 +91,10 @@ class Molecule:
         return self.to_atoms(include_ghosts=False).get_chemical_formula()
 
     def key(self) -> str:
-        """Content hash (hex, 16 chars) of symbols, positions, charge, multiplicity and ghosts."""
-        return content_hash([self.symbols, self.positions, self.charge, self.multiplicity,
-                             sorted(self.ghosts)], compact=True)
+        """Content hash (hex, 16 chars) of symbols, positions, charge, multiplicity, ghosts and
+        (when there is one) the ONIOM model region."""
+        fields = [self.symbols, self.positions, self.charge, self.multiplicity, sorted(self.ghosts)]
+        return content_hash(fields + ([sorted(self.model)] if self.model else []), compact=True)
 
     def subset(self, indices: Sequence[int], charge: int, multiplicity: int,
                ghost_rest: bool = False, name: str = "") -> "Molecule":
@@ -100,21 +104,25 @@ class Molecule:
         """
         if ghost_rest:
             rest = frozenset(range(self.natoms)) - frozenset(indices)
-            return Molecule(self.symbols, self.positions, charge, multiplicity, rest, name)
+            return Molecule(self.symbols, self.positions, charge, multiplicity, rest, name,
+                            self.model)
+        model = frozenset(k for k, i in enumerate(indices) if i in self.model)
         return Molecule(tuple(self.symbols[i] for i in indices),
                         tuple(self.positions[i] for i in indices), charge, multiplicity,
-                        frozenset(), name)
+                        frozenset(), name, model)
 
     def to_dict(self) -> dict:
         """JSON-friendly form (used in FireWorks specs)."""
         return {"symbols": list(self.symbols), "positions": [list(p) for p in self.positions],
                 "charge": self.charge, "multiplicity": self.multiplicity,
-                "ghosts": sorted(self.ghosts), "name": self.name}
+                "ghosts": sorted(self.ghosts), "name": self.name,
+                **({"model": sorted(self.model)} if self.model else {})}
 
     @classmethod
     def from_dict(cls, d: dict) -> "Molecule":
-        return cls.from_arrays(d["symbols"], d["positions"], d["charge"], d["multiplicity"],
-                               d.get("ghosts", ()), d.get("name", ""))
+        mol = cls.from_arrays(d["symbols"], d["positions"], d["charge"], d["multiplicity"],
+                              d.get("ghosts", ()), d.get("name", ""))
+        return replace(mol, model=frozenset(d["model"])) if d.get("model") else mol
 
     def validate(self, source: str | None = None) -> "Molecule":
         """Refuse unknown elements, overlapping atoms and charge/multiplicity that do not fit.

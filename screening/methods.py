@@ -38,6 +38,10 @@ class Method:
     max_cycle : SCF iterations per strategy of the fallback ladder.
     counterpoise : assemble binding quantities with counterpoise correction (not in the key).
     name : preset name for display (not in the key).
+    oniom_radius : with a value (Å), ONIOM(this level : GFN2-xTB): the high-level region is a
+        structure's ``model`` atoms (:mod:`screening.engines.oniom`); ``oniom_extend``: grow
+        the region over rings and multiple bonds it would cut (else refuse). In a campaign:
+        ``oniom: {low: gfn2-xtb, radius: 5.0}``. Not in the key when unset.
     """
 
     functional: str = "b3lyp"
@@ -54,13 +58,21 @@ class Method:
     max_cycle: int = 100
     counterpoise: bool = False
     name: str = ""
+    oniom_radius: float | None = None
+    oniom_extend: bool = True
 
     _NOT_IN_KEY = ("counterpoise", "name")
+    ONIOM_FIELDS = ("oniom_radius", "oniom_extend")
 
     def key(self) -> str:
         """Content hash (hex, 16 chars) of every field that changes an energy."""
-        d = {k: v for k, v in asdict(self).items() if k not in self._NOT_IN_KEY}
+        d = {k: v for k, v in self.to_dict().items() if k not in self._NOT_IN_KEY}
         return content_hash(d, sort_keys=True)
+
+    @property
+    def high_level(self) -> "Method":
+        """The single level of theory of this method (itself, less its ONIOM layering)."""
+        return replace(self, oniom_radius=None, oniom_extend=True)
 
     @property
     def label(self) -> str:
@@ -75,6 +87,8 @@ class Method:
             s += f"/PCM(ε={self.solvent_eps})"
         elif self.solvent == "smd":
             s += f"/SMD({self.solvent_name})"
+        if self.oniom_radius is not None:
+            s = f"ONIOM({s}:GFN2-xTB, {self.oniom_radius:g} Å)"
         return s
 
     def with_options(self, **changes: Any) -> "Method":
@@ -82,7 +96,12 @@ class Method:
         return replace(self, **changes).validate()
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """All fields; the ONIOM ones only when set (so single-level keys are as before)."""
+        d = asdict(self)
+        if self.oniom_radius is None:
+            for k in self.ONIOM_FIELDS:
+                d.pop(k)
+        return d
 
     @classmethod
     def from_dict(cls, d: dict, source: str | None = None, field_path: str = "method") -> "Method":
@@ -128,6 +147,9 @@ class Method:
             raise InputError("grid_level must be 0..9", source, field=f"{field_path}.grid_level")
         if self.conv_tol <= 0 or self.max_cycle < 1:
             raise InputError("conv_tol must be > 0 and max_cycle >= 1", source, field=field_path)
+        if self.oniom_radius is not None and not 0.5 <= self.oniom_radius <= 30.0:
+            raise InputError(f"oniom radius must be 0.5–30 Å, got {self.oniom_radius}", source,
+                             field=f"{field_path}.oniom.radius")
         return self
 
 
@@ -164,6 +186,8 @@ def get_method(spec: str | dict | Method, source: str | None = None,
         return PRESETS[spec]
     if isinstance(spec, dict):
         spec = dict(spec)
+        if "oniom" in spec:
+            spec.update(_oniom_fields(spec.pop("oniom"), source, f"{field_path}.oniom"))
         preset = spec.pop("preset", None)
         if preset is not None:
             base = get_method(preset, source, f"{field_path}.preset").to_dict()
@@ -174,3 +198,29 @@ def get_method(spec: str | dict | Method, source: str | None = None,
         return Method.from_dict(spec, source, field_path)
     raise InputError("method must be a preset name or a mapping of options", source,
                      field=field_path)
+
+
+ONIOM_LOW_LEVELS = ("gfn2-xtb",)
+
+
+def _oniom_fields(spec: Any, source: str | None, field_path: str) -> dict:
+    """``oniom: {low: gfn2-xtb, radius: 5.0, extend: true}`` → Method fields."""
+    if not isinstance(spec, dict):
+        raise InputError("oniom must be a mapping, e.g. {low: gfn2-xtb, radius: 5.0}", source,
+                         field=field_path)
+    for k in spec:
+        if k not in ("low", "radius", "extend"):
+            raise InputError(f"unknown oniom option {k!r}; known: low, radius, extend", source,
+                             field=f"{field_path}.{k}")
+    low = str(spec.get("low", "gfn2-xtb")).lower()
+    if low not in ONIOM_LOW_LEVELS:
+        raise InputError(f"oniom low level {low!r} is not available; use one of "
+                         f"{', '.join(ONIOM_LOW_LEVELS)}", source, field=f"{field_path}.low")
+    radius = spec.get("radius")
+    if isinstance(radius, bool) or not isinstance(radius, (int, float)):
+        raise InputError("oniom needs radius: the high-level region's reach in Å around the "
+                         "guest, e.g. 5.0", source, field=f"{field_path}.radius")
+    extend = spec.get("extend", True)
+    if not isinstance(extend, bool):
+        raise InputError("must be true or false", source, field=f"{field_path}.extend")
+    return {"oniom_radius": float(radius), "oniom_extend": extend}

@@ -95,11 +95,11 @@ class EngineCalculator(Calculator):
         self.last: tuple[Molecule, dict] | None = None
 
     def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes) -> None:
-        from .engines.pyscf import compute
+        from .engines import single_point
 
         super().calculate(atoms, properties, system_changes)
         mol = Molecule.from_atoms(self.atoms, self.charge, self.multiplicity)
-        result = compute(mol, self.method, gradient=True, settings=self.settings)
+        result = single_point(mol, self.method, gradient=True, settings=self.settings)
         self.counter[0] += 1
         self.last = (mol, result.to_dict())
         self.results["energy"] = result.energy * Hartree

@@ -504,3 +504,40 @@ def quantity_from_dict(d: dict) -> Quantity:
         return Placement.from_dict(d)
     cls = next(c for c in QUANTITY_CLASSES if d["kind"] in c.KIND_NAMES)
     return cls.from_dict(d)
+
+
+def with_oniom_regions(q: Quantity, method: Method, source: str | None = None) -> Quantity:
+    """``q`` with the ONIOM high-level region of ``method`` set on its structures (no change
+    for a single-level method).
+
+    A binding or desolvation grows its region from every fragment but the largest (the host
+    or shell): the complex carries it, and so do its fragments, their ghost partners and the
+    fragments' relaxed references (the same atoms of each), so every term of the energy has the
+    same region. Placements get theirs pose by pose (:meth:`Placement.pose_quantity` through
+    this function). Other kinds are refused (InputError naming ``method.oniom``).
+    """
+    from dataclasses import replace
+
+    from .engines.oniom import model_region
+    from .errors import InputError
+
+    if method.oniom_radius is None or isinstance(q, Placement):
+        return q
+    if not isinstance(q, Binding):
+        raise InputError(f"quantity {q.name!r}: ONIOM is available for binding, adsorption and "
+                         f"desolvation quantities (placements included), not {q.kind} yet",
+                         source, field="method.oniom")
+    by_size = sorted(q.fragments, key=lambda f: len(f.atoms))
+    core = sorted(a for f in by_size[:-1] for a in f.atoms)
+    region = model_region(q.complex, core, method.oniom_radius, method.oniom_extend, source)
+    fragments = []
+    for f in q.fragments:
+        ref = f.reference
+        if ref is not None:
+            if ref.natoms != len(f.atoms):
+                raise InputError(f"quantity {q.name!r}: reference of {f.name!r} has {ref.natoms} "
+                                 f"atoms, the fragment {len(f.atoms)}", source,
+                                 field="method.oniom")
+            ref = replace(ref, model=frozenset(k for k, a in enumerate(f.atoms) if a in region))
+        fragments.append(replace(f, reference=ref))
+    return replace(q, complex=replace(q.complex, model=region), fragments=tuple(fragments))

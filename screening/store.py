@@ -158,10 +158,11 @@ class ResultStore:
     def energy_of(self, molecule: Molecule, method: Method, labels: dict | None = None,
                   settings: Settings | None = None) -> tuple[Record, bool]:
         """(record, computed): stored, or computed with the PySCF engine and committed."""
-        from .engines.pyscf import compute
+        from .engines import single_point
 
         return self.get_or_compute(
-            molecule, method, lambda m, me: compute(m, me, settings=settings).to_dict(), labels)
+            molecule, method, lambda m, me: single_point(m, me, settings=settings).to_dict(),
+            labels)
 
     def energies(self, keys: list[str]) -> dict[str, float]:
         """Energies (Hartree) of the stored keys among ``keys``."""

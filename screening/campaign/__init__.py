@@ -57,7 +57,7 @@ from ..errors import InputError
 from ..geometry import Molecule
 from ..hashing import content_hash
 from ..methods import Method, get_method
-from ..quantities import Quantity, quantity_from_dict, quantity_to_dict
+from ..quantities import Quantity, quantity_from_dict, quantity_to_dict, with_oniom_regions
 from .resolve import Resolver
 from .schema import load_quantities, load_structures
 from .yamlfile import check_keys, parse_indices, read_yaml
@@ -172,5 +172,9 @@ def load_campaign(path: str | Path, check_only: bool = False,
     parts: dict = {}
     structures = load_structures(ctx, raw, path.parent, resolver, parts)
     quantities = load_quantities(ctx, raw, structures, method.counterpoise, resolver, parts)
+    try:  # the ONIOM region of each complex: a problem is reported at the method's line
+        quantities = [with_oniom_regions(q, method) for q in quantities]
+    except InputError as exc:
+        raise InputError(exc.message, src, raw.lines["method"], exc.field) from None
     return Campaign(name, method, quantities, {k: v[0] for k, v in structures.items()},
                     str(raw.get("description", "")), gpu, src)

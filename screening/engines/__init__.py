@@ -1,1 +1,26 @@
-"""Engines that turn a (molecule, method) into an energy: PySCF on CPU or GPU."""
+"""Engines that turn a (molecule, method) into an energy: PySCF on CPU or GPU, and ONIOM layers
+of PySCF over GFN2-xTB (:mod:`.oniom`)."""
+
+from __future__ import annotations
+
+from ..geometry import Molecule
+from ..methods import Method
+from ..settings import Settings
+
+
+def single_point(molecule: Molecule, method: Method, gradient: bool = False,
+                 settings: Settings | None = None):
+    """Energy (Hartree; gradient in Hartree/Bohr if asked) of ``molecule`` at ``method``, as an
+    :class:`~screening.engines.pyscf.EnergyResult`.
+
+    An ONIOM method computes a structure with a region (``Molecule.model``) in two layers; a
+    structure without one is computed whole at the high level, which is what ONIOM with the
+    whole structure as its model gives.
+    """
+    if method.oniom_radius is not None and molecule.model:
+        from .oniom import compute_oniom
+
+        return compute_oniom(molecule, method, gradient, settings)
+    from .pyscf import compute
+
+    return compute(molecule, method.high_level, gradient=gradient, settings=settings)

@@ -1,0 +1,201 @@
+"""ONIOM(DFT:GFN2-xTB): real PySCF and tblite on small molecules."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from ase.units import Bohr
+
+from screening.engines.oniom import compute_oniom, layers, link_ratio, model_region
+from screening.engines.pyscf import compute
+from screening.errors import InputError
+from screening.geometry import Molecule
+from screening.methods import Method, get_method
+from screening.quantities import Binding, Fragment, with_oniom_regions
+
+HF = Method("hf", "sto-3g", None, False)
+
+
+def li_butanol() -> Molecule:
+    """Li⁺ 1.9 Å from the O of 1-butanol (RDKit + MMFF geometry, seed 7); Li⁺ is the last atom."""
+    from rdkit import Chem
+    from rdkit.Chem import AllChem
+
+    m = Chem.AddHs(Chem.MolFromSmiles("CCCCO"))
+    AllChem.EmbedMolecule(m, randomSeed=7)
+    AllChem.MMFFOptimizeMolecule(m)
+    pos = m.GetConformer().GetPositions()
+    sym = [a.GetSymbol() for a in m.GetAtoms()]
+    li = pos[sym.index("O")] + np.array([0.0, 0.0, 1.9])
+    return Molecule.from_arrays(sym + ["Li"], np.vstack([pos, li]), 1, 1, name="Li+ butanol")
+
+
+def test_whole_system_as_model_is_plain_dft():
+    mol = li_butanol()
+    whole = replace(mol, model=frozenset(range(mol.natoms)))
+    e = compute_oniom(whole, replace(HF, oniom_radius=3.0)).energy
+    assert e == pytest.approx(compute(mol, HF).energy, abs=1e-8)
+
+
+def test_link_atom_on_the_cut_bond_at_the_covalent_ratio():
+    mol = li_butanol()
+    region = model_region(mol, [mol.natoms - 1], 2.5)
+    lay = layers(replace(mol, model=region))
+    assert len(lay.links) == 1
+    (i, j, g) = lay.links[0]
+    assert {mol.symbols[i], mol.symbols[j]} == {"O", "C"} and i in region and j not in region
+    assert g == pytest.approx(link_ratio("O", "C")) == pytest.approx((0.66 + 0.31) / (0.66 + 0.76))
+    link = np.asarray(lay.model.positions)[-1]
+    pi, pj = np.asarray(mol.positions)[[i, j]]
+    assert np.allclose(link, pi + g * (pj - pi))
+    assert np.linalg.norm(link - pi) == pytest.approx(g * np.linalg.norm(pj - pi))
+    assert lay.model.symbols[-1] == "H" and lay.model.charge == 1
+    # the region took the O's own H along (monovalent atoms follow their heavy atom)
+    assert {mol.symbols[k] for k in region} == {"O", "H", "Li"}
+
+
+def test_oniom_gradient_matches_finite_differences():
+    mol = li_butanol()
+    method = replace(HF, oniom_radius=2.5)
+    mol = replace(mol, model=model_region(mol, [mol.natoms - 1], 2.5))
+    (i, j, _), = layers(mol).links
+    g = np.asarray(compute_oniom(mol, method, gradient=True).gradient)
+    pos = np.asarray(mol.positions)
+    for atom in (i, j, 0, mol.natoms - 1):  # both ends of the cut bond, a low atom, the ion
+        es = []
+        for step in (1e-3, -1e-3):
+            moved = pos.copy()
+            moved[atom, 2] += step
+            es.append(compute_oniom(replace(mol, positions=tuple(map(tuple, moved))),
+                                    method).energy)
+        fd = (es[0] - es[1]) / 2e-3 * Bohr  # Eh/Å → Eh/Bohr
+        assert g[atom, 2] == pytest.approx(fd, abs=2e-5), atom
+
+
+def test_counterpoise_partners_carry_the_same_region():
+    mol = li_butanol()
+    n = mol.natoms
+    q = Binding("Li+ on butanol", mol, (Fragment("butanol", tuple(range(n - 1)), 0, 1),
+                                        Fragment("Li+", (n - 1,), 1, 1)), counterpoise=True)
+    method = get_method({"preset": "screening", "oniom": {"radius": 2.5}})
+    q = with_oniom_regions(q, method)
+    region_points = {tuple(mol.positions[k]) for k in q.complex.model}
+    molecules = q.molecules()
+    assert len(molecules) == 5  # complex, two frozen fragments, two in the complex basis
+    for m in molecules:
+        points = {tuple(m.positions[k]) for k in m.model}
+        assert points == {p for p in region_points if p in set(m.positions)}, m.name
+        if m.ghosts:  # a ghost partner: the same region atoms as the complex, some as ghosts
+            assert m.model == q.complex.model
+    assert method.label == "ONIOM(B3LYP-D3BJ/def2-SVP:GFN2-xTB, 2.5 Å)"
+    assert method.key() != get_method("screening").key()
+    assert q.complex.key() != mol.key()  # the region is part of the structure's key
+
+
+def test_regions_that_cut_what_should_not_be_cut():
+    mol = li_butanol()
+    # a Li–O bond is never cut: from a region holding only the O, Li joins it
+    assert mol.natoms - 1 in model_region(mol, [mol.symbols.index("O")], 0.5)
+    benzene = Molecule.from_arrays(
+        ["C"] * 6 + ["H"] * 6 + ["Li"],
+        [*[(1.39 * np.cos(a), 1.39 * np.sin(a), 0.0) for a in np.arange(6) * np.pi / 3],
+         *[(2.47 * np.cos(a), 2.47 * np.sin(a), 0.0) for a in np.arange(6) * np.pi / 3],
+         (1.39, 0.0, 2.2)], 1, 1)
+    grown = model_region(benzene, [12], 1.5)
+    assert set(range(12)) <= grown  # the ring (and its H) joined whole
+    with pytest.raises(InputError, match="would cut a multiple bond .* extend: true"):
+        model_region(benzene, [12], 2.7, extend=False)
+    with pytest.raises(InputError, match="needs a guest"):
+        model_region(benzene, [], 3.0)
+
+
+@pytest.mark.parametrize("oniom, where, message", [
+    ("{low: gfn2-xtb, radius: 0}", "method.oniom.radius", "0.5–30 Å"),
+    ("{low: gfn1-xtb, radius: 4}", "method.oniom.low", "not available"),
+    ("{radius: 2.7, extend: false}", "method.oniom.extend", "would cut"),
+    ("{low: gfn2-xtb}", "method.oniom.radius", "needs radius"),
+])
+def test_bad_oniom_input_refused_with_file_line_field(workdir, capsys, oniom, where, message):
+    from screening.cli import main
+
+    from .conftest import write_xyz_text
+
+    # Li+ 2.6 Å over one C of benzene: a 2.7 Å region around Li+ cuts the ring's C–C bonds
+    ring = [(1.39 * np.cos(a), 1.39 * np.sin(a), 0.0) for a in np.arange(6) * np.pi / 3]
+    hs = [(2.47 * np.cos(a), 2.47 * np.sin(a), 0.0) for a in np.arange(6) * np.pi / 3]
+    write_xyz_text(workdir / "c.xyz", ["C"] * 6 + ["H"] * 6 + ["Li"],
+                   ring + hs + [(1.39, 0.0, 2.6)], charge=1)
+    (workdir / "c.yaml").write_text(f"""name: c
+method: {{preset: screening, basis: sto-3g, oniom: {oniom}}}
+structures:
+  complex:
+    file: c.xyz
+    charge: 1
+    fragments:
+      - {{name: benzene, atoms: "0-11"}}
+      - {{name: Li+, atoms: [12], charge: 1}}
+quantities:
+  - {{name: Li+ on benzene, kind: binding, complex: complex}}
+""")
+    assert main(["validate", "c.yaml"]) == 2
+    err = capsys.readouterr().err
+    assert "c.yaml:2: " in err and where in err and message in err, err
+
+
+def test_oniom_refused_for_kinds_it_does_not_cover(workdir, capsys):
+    from screening.cli import main
+
+    from .conftest import small_campaign
+
+    text = small_campaign(workdir, basis="sto-3g").read_text()
+    text = text.replace("method: {preset: screening, basis: sto-3g}",
+                        "method: {preset: screening, basis: sto-3g, oniom: {radius: 3}}")
+    text += ("  - {name: split, kind: dissociation, paired: Li+H2O, products: [Li+, water]}\n")
+    (workdir / "d.yaml").write_text(text)
+    assert main(["validate", "d.yaml"]) == 2
+    assert "ONIOM is available for binding" in capsys.readouterr().err
+
+
+def test_oniom_binding_through_the_pipeline(workdir):
+    """A campaign with an ONIOM method runs through FireWorks: the row is labelled, its value
+    is the ONIOM energies' sum (each term in two layers, counterpoise partners included), and
+    a rerun computes nothing."""
+    from screening import api
+    from screening.store import ResultStore
+
+    from .conftest import write_xyz_text
+
+    mol = li_butanol()
+    write_xyz_text(workdir / "c.xyz", mol.symbols, mol.positions, charge=1)
+    n = mol.natoms
+    (workdir / "o.yaml").write_text(f"""name: o
+method: {{functional: hf, basis: sto-3g, dispersion: null, density_fit: false,
+          oniom: {{low: gfn2-xtb, radius: 2.5}}}}
+counterpoise: true
+structures:
+  complex:
+    file: c.xyz
+    charge: 1
+    fragments:
+      - {{name: butanol, atoms: "0-{n - 2}"}}
+      - {{name: Li+, atoms: [{n - 1}], charge: 1}}
+quantities:
+  - {{name: Li+ on butanol, kind: binding, complex: complex}}
+""")
+    table = api.run_campaign(workdir / "o.yaml", db=workdir / "o.db", store=workdir / "s.json",
+                             output=workdir / "out", progress=False)
+    row = table.iloc[0]
+    assert row["method"] == "ONIOM(HF/sto-3g:GFN2-xTB, 2.5 Å)" and row["missing"] == ""
+    store = ResultStore(workdir / "o.db")
+    assert store.count() == 5
+    plans = [store.get_key(k).data["result"]["scf_plan"].get("oniom")
+             for k in store.dataframe()["calc_key"]]
+    assert all(p is not None for p in plans)
+    whole = [p for p in plans if p["model_atoms"] == p["real_atoms"] and not p["link_atoms"]]
+    assert len(whole) == 1 and whole[0]["E_xtb_model"] == whole[0]["E_xtb_real"]  # Li+ alone
+    assert -3.0 < row["value_eV"] < -0.5  # Li+ on an alcohol O, bound
+    again = api.run_campaign(workdir / "o.yaml", db=workdir / "o.db", store=workdir / "s.json",
+                             output=workdir / "out", progress=False)
+    assert again.iloc[0]["value_eV"] == row["value_eV"] and store.count() == 5
