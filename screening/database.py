@@ -182,13 +182,48 @@ def connection(url: str) -> Iterator[Any]:
         con.close()
 
 
-def prepare_server(url: str) -> None:
+def connect_server(url: str, attempts: int = 5):
+    """ASE's database on a server, its tables made. Workers that start at once race to make
+    them (PostgreSQL refuses the second CREATE TABLE), so a failed attempt is retried."""
+    import ase.db
+
+    for attempt in range(attempts):
+        try:
+            db = ase.db.connect(url)
+            db.count()  # makes ASE's tables when missing
+            return db
+        except ModuleNotFoundError:
+            raise
+        except Exception as exc:  # psycopg2: a concurrent creation, or no server
+            if attempt == attempts - 1 or "duplicate" not in str(exc).lower():
+                raise fault(url, f"cannot be opened ({' '.join(str(exc).split())[:200]})",
+                            "check the server is up and the URL is right") from None
+            time.sleep(0.5 * (attempt + 1))
+    raise AssertionError("unreachable")
+
+
+def prepare_server(url: str, attempts: int = 3) -> None:
     """The unique index and the claims table on a PostgreSQL results database (after ASE has
-    made its tables)."""
-    with connection(url) as con:
-        cur = con.cursor()
-        cur.execute(UNIQUE_INDEX)
-        cur.execute(CLAIMS_TABLE)
+    made its tables). Made only when missing; PostgreSQL's ``IF NOT EXISTS`` can still collide
+    when several workers start at once, so a failed attempt is retried."""
+    for attempt in range(attempts):
+        try:
+            with connection(url) as con:
+                cur = con.cursor()
+                cur.execute("SELECT to_regclass('screening_claims'), "
+                            "to_regclass('screening_unique_calc_key')")
+                if all(cur.fetchone()):
+                    return
+                cur.execute(UNIQUE_INDEX)
+                cur.execute(CLAIMS_TABLE)
+            return
+        except EnvironmentFault:
+            raise
+        except Exception as exc:  # psycopg2 errors of a concurrent creation
+            if attempt == attempts - 1:
+                raise fault(url, f"cannot add the unique index and claims table ({exc})",
+                            FIX_DB.format(url=url)) from None
+            time.sleep(0.5 * (attempt + 1))
 
 
 class Claims:

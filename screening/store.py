@@ -60,7 +60,8 @@ class ResultStore:
                  writable: bool = True) -> None:
         import ase.db
 
-        from .database import Claims, fault, is_url, prepare_server, prepare_sqlite
+        from .database import (Claims, connect_server, fault, is_url, prepare_server,
+                               prepare_sqlite)
 
         self.url = str(url or default_db())
         if not is_url(self.url):
@@ -68,9 +69,10 @@ class ResultStore:
             prepare_sqlite(Path(self.url), create, writable)
         try:
             self._db = ase.db.connect(self.url)
-            if is_url(self.url) and writable:
-                self._db.count()  # ASE makes its tables first
-                prepare_server(self.url)
+            if is_url(self.url):
+                self._db = connect_server(self.url)
+                if writable:
+                    prepare_server(self.url)
         except ModuleNotFoundError as exc:
             raise fault(self.url, f"its driver is not installed ({exc})",
                         "pip install 'screening[postgres]' for PostgreSQL") from None

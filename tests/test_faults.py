@@ -337,6 +337,36 @@ def test_four_writers_on_one_postgresql_database(postgres_url, tmp_path):
     assert r.returncode == 0 and r.stdout.count("H2 ") == 12
 
 
+def _open(url: str) -> None:
+    from screening.store import ResultStore
+
+    ResultStore(url)
+
+
+def test_workers_starting_at_once_on_a_new_postgresql_database(postgres_url):
+    """6 workers open a new, empty PostgreSQL results database at the same moment: all get it
+    (PostgreSQL refuses concurrent CREATE TABLEs; the losers retry)."""
+    import multiprocessing as mp
+
+    import psycopg2
+
+    con = psycopg2.connect(postgres_url.rsplit("/", 1)[0] + "/postgres")
+    con.autocommit = True
+    con.cursor().execute("CREATE DATABASE race")
+    con.close()
+    url = postgres_url.rsplit("/", 1)[0] + "/race"
+    ctx = mp.get_context("spawn")
+    procs = [ctx.Process(target=_open, args=(url,)) for _ in range(6)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(120)
+    assert [p.exitcode for p in procs] == [0] * 6
+    r = cli("results", "--db", url.replace(url.rsplit(":", 1)[1].split("/")[0], "1"),
+            cwd=Path.cwd())
+    one_sentence(r, 3, "cannot be opened", "Connection refused")
+
+
 # --- the store, the campaign, spins -------------------------------------------------------------
 
 @pytest.mark.parametrize("content", ["{\"fireworks\": {\"a\"", "\x00\x01\x02", "[1, 2]"])
