@@ -199,3 +199,35 @@ quantities:
     again = api.run_campaign(workdir / "o.yaml", db=workdir / "o.db", store=workdir / "s.json",
                              output=workdir / "out", progress=False)
     assert again.iloc[0]["value_eV"] == row["value_eV"] and store.count() == 5
+
+
+def test_oniom_placement_regions_pose_by_pose(workdir):
+    """Li⁺ placed on a PVDF-HFP oligomer with an ONIOM method: each kept pose's complex, its
+    fragments, ghost partners and the relaxed host reference carry one region, and the row has
+    its value with no gap."""
+    from screening import api
+    from screening.collect import expand
+    from screening.campaign import load_campaign
+    from screening.store import ResultStore
+
+    (workdir / "p.yaml").write_text("""name: p
+method: {functional: hf, basis: sto-3g, dispersion: null, density_fit: false,
+          oniom: {radius: 3.0}}
+counterpoise: true
+quantities:
+  - {name: Li+ on chain, kind: binding, host: {name: PVDF-HFP, units: 3, hfp_units: 0},
+     guest: Li+, sites: [F], poses: 2, keep: 1}
+""")
+    table = api.run_campaign(workdir / "p.yaml", db=workdir / "p.db", store=workdir / "s.json",
+                             output=workdir / "out", progress=False)
+    row = table.iloc[0]
+    assert row["missing"] == "" and row["method"].startswith("ONIOM(HF/sto-3g:GFN2-xTB, 3 Å)")
+    assert -3.0 < row["value_eV"] < -0.3
+    store = ResultStore(workdir / "p.db")
+    (q,) = expand(load_campaign(workdir / "p.yaml"), store)
+    region = q.complex.model
+    n_host = len(q.fragments[0].atoms)
+    assert region and len(region) < q.complex.natoms  # a real two-layer split
+    assert q.fragments[0].reference.model == frozenset(k for k in region if k < n_host)
+    for m in q.molecules():
+        assert store.get(m, load_campaign(workdir / "p.yaml").method) is not None, m.name

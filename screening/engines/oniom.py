@@ -14,11 +14,12 @@ stay ghosts in the DFT part, and a link atom on a ghost atom is a ghost H, so a 
 complex's basis sees the same basis functions as the complex (counterpoise stays balanced).
 
 The region is chosen once, on a complex (:func:`model_region`): the guest (``core``) and every
-atom within ``radius`` Å of it. H and halogens follow the heavy atom they are bonded to. The
-region is then grown over any bond it would cut that should not be cut: a bond to a metal or
-an alkali ion, a multiple bond (shorter than 0.92 × the sum of covalent radii), or a bond in a
-ring of up to 8 atoms. With ``extend=False`` such a cut is refused instead. Fragments and ghost
-partners made from the complex (``Molecule.subset``) carry the same region.
+atom within ``radius`` Å of it. It is then grown, never shrunk: a monovalent atom (H, halogen)
+and the heavy atom it is bonded to are never parted, and any bond the region would cut that
+should not be cut brings its outer atom in: a bond to a metal or an alkali ion, a multiple bond
+(shorter than 0.92 × the sum of covalent radii), or a bond in a ring of up to 8 atoms. With
+``extend=False`` such a cut is refused instead. Fragments and ghost partners made from the
+complex (``Molecule.subset``) carry the same region.
 
 The model is computed with the total charge and multiplicity of the structure (the charge is
 taken to live in the region, as it does for an ion bound to a neutral host).
@@ -101,16 +102,16 @@ def model_region(mol: Molecule, core: list[int], radius: float, extend: bool = T
                          field="method.oniom.radius")
     pos = np.asarray(mol.positions)
     graph = bond_graph(mol.symbols, mol.positions)
+    parent = {i: _parent(mol, graph, i) for i in range(mol.natoms)
+              if mol.symbols[i] in MONOVALENT}
     near = np.linalg.norm(pos[:, None] - pos[core][None], axis=2).min(axis=1) <= radius
     region = set(core) | set(np.flatnonzero(near).tolist())
-    while True:
+    while True:  # the region only grows, so this ends
         changed = False
         for i in sorted(region):
             for j in sorted(graph[i] - region):
-                if mol.symbols[j] in MONOVALENT:
-                    region.add(j)
-                elif mol.symbols[i] in MONOVALENT and i not in core:
-                    region.discard(i)
+                if parent.get(j) == i or parent.get(i) == j:
+                    region.add(j)  # a monovalent atom and its heavy atom are never parted
                 else:
                     why = _why_not_cut(mol, graph, i, j)
                     if not why:
@@ -127,6 +128,14 @@ def model_region(mol: Molecule, core: list[int], radius: float, extend: bool = T
                 break
         if not changed:
             return frozenset(region)
+
+
+def _parent(mol: Molecule, graph: list[set[int]], i: int) -> int | None:
+    """The atom a monovalent atom is covalently bonded to: its nearest neighbour that is not a
+    metal or alkali ion (an F that also touches Li⁺ belongs to its C)."""
+    pos = np.asarray(mol.positions)
+    cands = [j for j in graph[i] if mol.symbols[j] not in NOT_CUT]
+    return min(cands, key=lambda j: np.linalg.norm(pos[i] - pos[j])) if cands else None
 
 
 @dataclass(frozen=True)

@@ -119,7 +119,7 @@ class PlaceTask(FiretaskBase):
     def run_task(self, fw_spec: dict) -> FWAction:
         from ..complexes import run_placement
         from ..hosts import get_host
-        from ..quantities import quantity_from_dict, with_oniom_regions
+        from ..quantities import Placement, quantity_from_dict, with_oniom_regions
         from ..specs import PlacementSpec
 
         q = quantity_from_dict(self["quantity"])
@@ -137,7 +137,9 @@ class PlaceTask(FiretaskBase):
         known = {m.key() for m in q.molecules()}
         fws, seen = [], set(known)
         for pose in poses:
-            for mol in with_oniom_regions(q.pose_quantity(pose), method).molecules():
+            pose_molecules = (with_oniom_regions(q.pose_quantity(pose), method).molecules()
+                              if isinstance(q, Placement) else q.pose_molecules(pose))
+            for mol in pose_molecules:
                 if mol.key() not in seen:
                     seen.add(mol.key())
                     labels = {**(self.get("labels") or {}), "job": f"{q.name} :: {mol.name}"}
