@@ -202,6 +202,28 @@ def connect_server(url: str, attempts: int = 5):
     raise AssertionError("unreachable")
 
 
+WRITE_LOCK = 7_243_851
+"""PostgreSQL advisory-lock number that serialises writes to a server results database."""
+
+
+@contextmanager
+def write_lock(url: str) -> Iterator[None]:
+    """Hold the results database's write lock for the block. On PostgreSQL, ASE's backend
+    links a row's species to its id through queries that race between concurrent writers
+    (seen: a foreign-key violation with 4 writers), so writes are serialised with an advisory
+    lock; SQLite serialises writes itself."""
+    if not is_url(url):
+        yield
+        return
+    with connection(url) as con:
+        cur = con.cursor()
+        cur.execute("SELECT pg_advisory_lock(%s)", (WRITE_LOCK,))
+        try:
+            yield
+        finally:
+            cur.execute("SELECT pg_advisory_unlock(%s)", (WRITE_LOCK,))
+
+
 def prepare_server(url: str, attempts: int = 3) -> None:
     """The unique index and the claims table on a PostgreSQL results database (after ASE has
     made its tables). Made only when missing; PostgreSQL's ``IF NOT EXISTS`` can still collide

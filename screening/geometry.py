@@ -338,6 +338,21 @@ def read_xyz(path: str | Path, charge: int | None = None, multiplicity: int | No
     return mol.validate(src)
 
 
+def read_cell(path: str | Path):
+    """The conventional cell of a cif as a pymatgen ``Structure`` (pymatgen applies the
+    symmetry operations strictly); InputError naming the file if it cannot be read."""
+    import warnings
+
+    from pymatgen.io.cif import CifParser
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return CifParser(path).parse_structures(primitive=False)[0]
+    except Exception as exc:  # the parser raises many kinds for malformed files
+        raise InputError(f"cannot read as cif: {exc}", str(path)) from None
+
+
 def read_structure(path: str | Path, charge: int | None = None,
                    multiplicity: int | None = None, name: str = "") -> Molecule:
     """Read an xyz file (own parser), a cif (pymatgen) or any other format ASE reads (pdb, mol...).
@@ -351,18 +366,14 @@ def read_structure(path: str | Path, charge: int | None = None,
         raise InputError("file not found", str(path))
     import ase.io
     try:
-        if path.suffix.lower() == ".cif":  # pymatgen applies the symmetry operations strictly
-            import warnings
-
+        if path.suffix.lower() == ".cif":
             from pymatgen.io.ase import AseAtomsAdaptor
-            from pymatgen.io.cif import CifParser
 
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                structure = CifParser(path).parse_structures(primitive=False)[0]
-            atoms = AseAtomsAdaptor.get_atoms(structure)
+            atoms = AseAtomsAdaptor.get_atoms(read_cell(path))
         else:
             atoms = ase.io.read(path)
+    except InputError:
+        raise
     except Exception as exc:  # the readers raise many kinds for malformed files
         raise InputError(f"cannot read as {path.suffix.lstrip('.') or 'structure'}: {exc}",
                          str(path)) from None

@@ -23,6 +23,7 @@ from ase.units import Bohr, Hartree
 from .geometry import Molecule
 from .methods import Method
 from .settings import Settings, current_settings
+from .database import write_lock
 from .specs import PathResult, PathSpec, Pose, calc_key
 
 DEFAULT_DB = Settings.db
@@ -68,11 +69,12 @@ class ResultStore:
             self.url = str(Path(self.url).resolve())
             prepare_sqlite(Path(self.url), create, writable)
         try:
-            self._db = ase.db.connect(self.url)
-            if is_url(self.url):
+            if is_url(self.url):  # connected once ASE's tables exist (workers race to make them)
                 self._db = connect_server(self.url)
                 if writable:
                     prepare_server(self.url)
+            else:
+                self._db = ase.db.connect(self.url)
         except ModuleNotFoundError as exc:
             raise fault(self.url, f"its driver is not installed ({exc})",
                         "pip install 'screening[postgres]' for PostgreSQL") from None
@@ -120,7 +122,8 @@ class ResultStore:
                                                        if k != "gradient"},
                 "ghosts": sorted(molecule.ghosts), "labels": labels}
         try:
-            row_id = self._db.write(atoms, key_value_pairs=kvp, data=data)
+            with write_lock(self.url):
+                row_id = self._db.write(atoms, key_value_pairs=kvp, data=data)
         except Exception as exc:  # the unique index: another writer stored it first
             existing = self.get_key(key) if "unique" in str(exc).lower() else None
             if existing is None:
@@ -188,6 +191,11 @@ class ResultStore:
             self.put(mol, method, res, {**(labels or {}), "job": f"{spec.name} :: {mol.name}"})
         top = result.images[result.climbing_image or 0]
         atoms = Molecule.from_arrays(top["symbols"], top["positions"], q, m).to_atoms()
+        with write_lock(self.url):
+            self._replace_path(result, spec, method, atoms)
+
+    def _replace_path(self, result: PathResult, spec: PathSpec, method: Method, atoms) -> None:
+        """The path record of ``result`` in place of any earlier one (under the write lock)."""
         for row in self._db.select(path_key=result.path_key):
             self._db.delete([row.id])
         kvp = {"path_key": result.path_key, "name": result.name, "method": result.method,
@@ -211,6 +219,11 @@ class ResultStore:
 
         The GFN2-xTB ranking energy goes in ``data`` only: it is for ordering, not for tables.
         """
+        with write_lock(self.url):
+            self._replace_poses(placement_key, poses, labels)
+
+    def _replace_poses(self, placement_key: str, poses: list[Pose], labels: dict | None
+                       ) -> None:
         from ase import Atoms
 
         for row in self._db.select(placement_key=placement_key):

@@ -365,18 +365,10 @@ def cif_cluster(path, charge: int, multiplicity: int, nodes: int = 1,
     their linkers, cut bonds capped by ``cap`` (protonate or truncate). The cluster's charge
     and multiplicity are the user's (its linkers have no charges on record); parity checked.
     """
-    import warnings
+    from ..geometry import read_cell
+    from .analysis import METALS, open_metal_site
 
-    from pymatgen.io.cif import CifParser
-
-    from .analysis import METALS
-
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            structure = CifParser(path).parse_structures(primitive=False)[0]
-    except Exception as exc:  # the parser raises many kinds for malformed files
-        raise InputError(f"cannot read as cif: {exc}", str(path)) from None
+    structure = read_cell(path)
     metals = {s.specie.symbol for s in structure} & METALS
     if not metals:
         raise InputError("the cell has no metal atoms to carve nodes around (a cif host is "
@@ -405,17 +397,11 @@ def cif_cluster(path, charge: int, multiplicity: int, nodes: int = 1,
             "centre_frac": [round(float(x), 4) for x in centre_frac], "atoms": mol.natoms,
             **({"largest_pore_A": round(pore, 2)} if pore is not None else {}),
             "cut": _cut_sentence(book), **book}
-    sites = {**surface_and_donor_sites(mol)}
-    metal_site = _open_metal_sites(mol)
+    sites = surface_and_donor_sites(mol)
+    metal_site = open_metal_site(mol, bond_graph(mol.symbols, mol.positions))
     if metal_site is not None:
         sites["open_metal"] = metal_site
     return Host(label, mol, sites, info, frozen=True)
-
-
-def _open_metal_sites(mol: Molecule) -> Site | None:
-    from .analysis import open_metal_site
-
-    return open_metal_site(mol, bond_graph(mol.symbols, mol.positions))
 
 
 def _cut_sentence(book: dict) -> str:
