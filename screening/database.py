@@ -18,6 +18,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import sqlite3
@@ -182,24 +183,22 @@ def connection(url: str) -> Iterator[Any]:
         con.close()
 
 
-def connect_server(url: str, attempts: int = 5):
-    """ASE's database on a server, its tables made. Workers that start at once race to make
-    them (PostgreSQL refuses the second CREATE TABLE), so a failed attempt is retried."""
+def connect_server(url: str):
+    """ASE's database on a server, its tables made. Workers that start at once would race to
+    make them (PostgreSQL refuses a second CREATE TABLE, as "duplicate key" or "relation
+    already exists"), so the tables are made under the write lock (:func:`write_lock`)."""
     import ase.db
 
-    for attempt in range(attempts):
-        try:
+    try:
+        with write_lock(url):
             db = ase.db.connect(url)
             db.count()  # makes ASE's tables when missing
-            return db
-        except ModuleNotFoundError:
-            raise
-        except Exception as exc:  # psycopg2: a concurrent creation, or no server
-            if attempt == attempts - 1 or "duplicate" not in str(exc).lower():
-                raise fault(url, f"cannot be opened ({' '.join(str(exc).split())[:200]})",
-                            "check the server is up and the URL is right") from None
-            time.sleep(0.5 * (attempt + 1))
-    raise AssertionError("unreachable")
+        return db
+    except (ModuleNotFoundError, EnvironmentFault):
+        raise
+    except Exception as exc:  # psycopg2: no server, bad URL, no such database
+        raise fault(url, f"cannot be opened ({' '.join(str(exc).split())[:200]})",
+                    "check the server is up and the URL is right") from None
 
 
 WRITE_LOCK = 7_243_851
@@ -215,7 +214,18 @@ def write_lock(url: str) -> Iterator[None]:
     if not is_url(url):
         yield
         return
-    with connection(url) as con:
+    try:
+        import psycopg2
+    except ModuleNotFoundError:
+        raise fault(url, "PostgreSQL needs the postgres extra",
+                    "pip install 'screening[postgres]'") from None
+    try:
+        lock = psycopg2.connect(url)
+    except psycopg2.Error as exc:
+        raise fault(url, f"cannot be opened ({' '.join(str(exc).split())[:200]})",
+                    "check the server is up and the URL is right") from None
+    lock.autocommit = True
+    with contextlib.closing(lock) as con:
         cur = con.cursor()
         cur.execute("SELECT pg_advisory_lock(%s)", (WRITE_LOCK,))
         try:
@@ -224,28 +234,13 @@ def write_lock(url: str) -> Iterator[None]:
             cur.execute("SELECT pg_advisory_unlock(%s)", (WRITE_LOCK,))
 
 
-def prepare_server(url: str, attempts: int = 3) -> None:
+def prepare_server(url: str) -> None:
     """The unique index and the claims table on a PostgreSQL results database (after ASE has
-    made its tables). Made only when missing; PostgreSQL's ``IF NOT EXISTS`` can still collide
-    when several workers start at once, so a failed attempt is retried."""
-    for attempt in range(attempts):
-        try:
-            with connection(url) as con:
-                cur = con.cursor()
-                cur.execute("SELECT to_regclass('screening_claims'), "
-                            "to_regclass('screening_unique_calc_key')")
-                if all(cur.fetchone()):
-                    return
-                cur.execute(UNIQUE_INDEX)
-                cur.execute(CLAIMS_TABLE)
-            return
-        except EnvironmentFault:
-            raise
-        except Exception as exc:  # psycopg2 errors of a concurrent creation
-            if attempt == attempts - 1:
-                raise fault(url, f"cannot add the unique index and claims table ({exc})",
-                            FIX_DB.format(url=url)) from None
-            time.sleep(0.5 * (attempt + 1))
+    made its tables), made under the write lock when missing."""
+    with write_lock(url), connection(url) as con:
+        cur = con.cursor()
+        cur.execute(UNIQUE_INDEX)
+        cur.execute(CLAIMS_TABLE)
 
 
 class Claims:
