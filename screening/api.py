@@ -170,24 +170,51 @@ def energy(structure: Atoms | Molecule, method: str | dict | Method = "screening
 
 def run_campaign(campaign: str | os.PathLike | Campaign, workers: int = 1,
                  db: str | os.PathLike | None = None, store: str | os.PathLike | None = None,
-                 output: str | os.PathLike | None = None, progress: bool = True) -> pd.DataFrame:
-    """Run a campaign locally through FireWorks (embedded store) and return its quantities (eV)."""
+                 output: str | os.PathLike | None = None, progress: bool = True,
+                 tier: str | None = None) -> pd.DataFrame:
+    """Run a campaign (at ``tier``, of a campaign with tiers) locally through FireWorks
+    (embedded store) and return its quantities (eV)."""
     from .pipeline.launchpad import DEFAULT_STORE, use_embedded_store
     from .pipeline.local import run_local
 
-    c = campaign if isinstance(campaign, Campaign) else load_campaign(campaign)
+    c = campaign if isinstance(campaign, Campaign) else load_campaign(campaign, tier=tier)
     use_embedded_store(store or DEFAULT_STORE)
     return run_local(c, None if db is None else str(db), store, output, workers,
                      print if progress else None)
 
 
-def quantities(campaign: str | os.PathLike | Campaign, db: str | os.PathLike | None = None
-               ) -> pd.DataFrame:
+def quantities(campaign: str | os.PathLike | Campaign, db: str | os.PathLike | None = None,
+               tier: str | None = None) -> pd.DataFrame:
     """A campaign's quantities (eV) from whatever energies are stored; computes nothing."""
     from .collect import collect
 
-    c = campaign if isinstance(campaign, Campaign) else load_campaign(campaign)
-    return collect(c, ResultStore(db))
+    c = campaign if isinstance(campaign, Campaign) else load_campaign(campaign, tier=tier)
+    return collect(c, ResultStore(db, create=False, writable=False))
+
+
+def export_results(campaign: str | os.PathLike, file: str | os.PathLike,
+                   db: str | os.PathLike | None = None, tiers: list[str] | None = None
+                   ) -> dict[str, int]:
+    """Write the stored records behind a campaign's tables (every tier unless ``tiers``) to
+    ``file`` (ASE JSON, text) for :func:`import_results`; returns the counts written."""
+    from .collect import campaign_keys
+
+    store = ResultStore(db, create=False, writable=False)
+    first = load_campaign(campaign)
+    keys: dict[str, list[str]] = {"calculations": [], "poses": [], "paths": []}
+    for tier in tiers or list(first.tiers) or [None]:
+        found = campaign_keys(first if tier in (None, first.tier) else
+                              load_campaign(campaign, tier=tier), store)
+        for k, v in found.items():
+            keys[k] += v
+    return store.export(file, keys["calculations"], keys["poses"], keys["paths"])
+
+
+def import_results(file: str | os.PathLike, db: str | os.PathLike | None = None
+                   ) -> dict[str, int]:
+    """Load an :func:`export_results` file into the results database (stored keys are kept);
+    returns the counts added."""
+    return ResultStore(db).import_file(file)
 
 
 def results(db: str | os.PathLike | None = None, **filters: str) -> pd.DataFrame:
@@ -200,6 +227,6 @@ def structure(key: str, db: str | os.PathLike | None = None) -> Atoms:
     return ResultStore(db).molecule(key).to_atoms()
 
 
-__all__ = ["Campaign", "Method", "Molecule", "energy", "get_method", "get_species", "hop",
-           "host_atoms", "ion_pair", "load_campaign", "place", "quantities", "results",
+__all__ = ["Campaign", "Method", "Molecule", "energy", "export_results", "get_method",
+           "get_species", "hop", "host_atoms", "import_results", "ion_pair", "load_campaign", "place", "quantities", "results",
            "run_campaign", "shell", "species_atoms", "structure"]

@@ -30,10 +30,13 @@ EPILOG = """examples:
   screening sizes CC3 TD_A TFSI-                     # cavity vs guest size (Å)
   screening doctor [--repair]                        # check/fix the database and store
   screening path-types [--anchors HOST]              # named Li+ hop paths; a host's anchors
+  screening run workflows/seed003_silica_pvdf_hfp.yaml --tier fast   # a seed paper, GFN2-xTB
+  screening import results/seed003/calculations.json # load shipped calculations
+  screening export workflows/seed003_silica_pvdf_hfp.yaml -o calcs.json   # and write them
 
 energies: Hartree in the database, eV in tables; negative binding = bound.
 files: results/screening.db (results), results/fireworks_store.json (local queue),
-results/<campaign>/quantities.csv and .png (tables, figure)."""
+results/<campaign>[/<tier>]/quantities.csv and .png (tables, figure), orderings.csv."""
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -69,10 +72,16 @@ def _parser() -> argparse.ArgumentParser:
                         help="refuse a campaign that plans more single points and pose "
                         f"relaxations than N (default {MAX_CALCULATIONS})")
 
+    def tier_opt(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--tier", help="of a campaign with tiers: the one to use (default its "
+                        "first), e.g. fast or dft")
+
     size_opt(r)
+    tier_opt(r)
     v = sub.add_parser("validate", help="check a campaign file and list its calculations")
     v.add_argument("campaign")
     size_opt(v)
+    tier_opt(v)
 
     s = sub.add_parser("submit", help="add a campaign's workflow to a MongoDB LaunchPad")
     s.add_argument("campaign")
@@ -81,6 +90,7 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("-o", "--output", help="folder the collector writes to (shared filesystem)")
     s.add_argument("--gpu", action="store_true", default=None,
                    help="route calculations to workers of category 'gpu'")
+    tier_opt(s)
 
     st = sub.add_parser("status", help="fireworks by state and number of stored results")
     st.add_argument("--store", help="embedded store file (default results/fireworks_store.json)")
@@ -98,6 +108,18 @@ def _parser() -> argparse.ArgumentParser:
     res.add_argument("--paths", action="store_true",
                      help="list stored NEB paths (barriers in eV) instead of calculations")
     res.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    tier_opt(res)
+    ex = sub.add_parser("export", help="write the stored records behind a campaign's tables "
+                        "to a text file (ASE JSON) that 'screening import' loads back")
+    ex.add_argument("campaign")
+    ex.add_argument("-o", "--output", required=True, help="file to write, e.g. "
+                    "results/seed003/calculations.json")
+    ex.add_argument("--tier", action="append", help="only this tier (repeatable; default all)")
+    db_opt(ex)
+    im = sub.add_parser("import", help="load an exported file into the results database "
+                        "(records already stored are kept)")
+    im.add_argument("file", nargs="+")
+    db_opt(im)
 
     sub.add_parser("species", help="list the built-in species library")
     sub.add_parser("hosts", help="list the host builders (cages, MOF clusters, polymers, silica)")
@@ -134,7 +156,7 @@ def _version() -> str:
 
 def cmd_run(a: argparse.Namespace) -> int:
     from .campaign import load_campaign
-    from .collect import format_table
+    from .collect import format_orderings, format_table
     from .pipeline.launchpad import DEFAULT_STORE, use_embedded_store
     from .pipeline.local import run_local
     from .settings import use_settings
@@ -145,21 +167,24 @@ def cmd_run(a: argparse.Namespace) -> int:
         raise ScreeningError("--threads must be >= 1")
     settings = _settings(threads=a.threads, device=a.device, db=a.db)
     with use_settings(settings):
-        campaign = load_campaign(a.campaign)
+        campaign = load_campaign(a.campaign, tier=a.tier)
         campaign.check_size(a.max_calculations)
         use_embedded_store(a.store or DEFAULT_STORE)
         table = run_local(campaign, a.db, a.store, a.output, a.workers,
                           None if a.quiet else lambda m: print(m, flush=True), settings)
-    print(f"\n{campaign.name}: energies in eV at {campaign.method.label}"
+    tier = f" (tier {campaign.tier})" if campaign.tier else ""
+    print(f"\n{campaign.name}{tier}: energies in eV at {campaign.method.label}"
           f"{' with counterpoise' if campaign.method.counterpoise else ''}")
     print(format_table(table))
+    if campaign.notes.orderings:
+        print(f"\npublished orderings:\n{format_orderings(table, campaign)}")
     return 0 if (table["missing"] == "").all() else 1
 
 
 def cmd_validate(a: argparse.Namespace) -> int:
     from .campaign import load_campaign
 
-    c = load_campaign(a.campaign, check_only=True)  # no xTB, nothing written
+    c = load_campaign(a.campaign, check_only=True, tier=a.tier)  # no xTB, nothing written
     size = c.check_size(a.max_calculations)
     calcs = c.calculations()
     print(f"{c.source}: campaign {c.name!r} is valid: {len(c.quantities)} quantities, "
@@ -175,7 +200,7 @@ def cmd_validate(a: argparse.Namespace) -> int:
                                                                                   "placement")
             print(f"  {what} {q.name!r}: {s.guest.formula} at {', '.join(s.sites)} of "
                   f"{s.host_name} ({s.host_molecule.natoms} atoms), {s.n_poses} poses per site, "
-                  f"best {s.keep} to DFT; poses and the guest reference are relaxed with "
+                  f"best {s.keep} kept for {c.method.label}; poses and the guest reference are relaxed with "
                   "GFN2-xTB when the campaign runs")
         if q.path is not None:
             p = q.path
@@ -199,10 +224,10 @@ def cmd_submit(a: argparse.Namespace) -> int:
     from .pipeline.workflow import build_workflow
     from .store import ResultStore
 
-    campaign = load_campaign(a.campaign)
+    campaign = load_campaign(a.campaign, tier=a.tier)
     db = ResultStore(a.db).url
     lp = file_launchpad(a.launchpad)
-    output = a.output or str(Path("results") / campaign.name)
+    output = a.output or campaign.results_folder
     mapping = lp.add_wf(build_workflow(campaign, db, output, a.gpu))
     print(f"added workflow {campaign.name!r}: {len(mapping)} fireworks (results database {db}); "
           "start workers with: rlaunch -l {0} rapidfire   or   qlaunch -l {0} rapidfire"
@@ -236,10 +261,13 @@ def cmd_results(a: argparse.Namespace) -> int:
     store = ResultStore(a.db, create=False, writable=False)  # never creates a database
     if a.quantities:
         from .campaign import load_campaign
-        from .collect import collect, format_table
+        from .collect import collect, format_orderings, format_table
 
-        df = collect(load_campaign(a.quantities), store)
+        campaign = load_campaign(a.quantities, tier=a.tier)
+        df = collect(campaign, store)
         text = format_table(df) if a.format == "table" else None
+        if text is not None and campaign.notes.orderings:
+            text += f"\n\npublished orderings:\n{format_orderings(df, campaign)}"
     elif a.paths:
         df = store.paths()
         text = df.drop(columns=["path_key"]).to_string(
@@ -253,6 +281,25 @@ def cmd_results(a: argparse.Namespace) -> int:
     elif a.format == "json":
         text = json.dumps(json.loads(df.to_json(orient="records")), indent=1)
     print(text if len(df) or a.format != "table" else "no results")
+    return 0
+
+
+def cmd_export(a: argparse.Namespace) -> int:
+    from .api import export_results
+
+    n = export_results(a.campaign, a.output, a.db, a.tier)
+    print(f"{a.output}: {n['calculations']} calculations, {n['poses']} poses, {n['paths']} "
+          "paths")
+    return 0
+
+
+def cmd_import(a: argparse.Namespace) -> int:
+    from .api import import_results
+
+    for file in a.file:
+        n = import_results(file, a.db)
+        print(f"{file}: added {n['calculations']} calculations, {n['poses']} poses, "
+              f"{n['paths']} paths (records already stored kept)")
     return 0
 
 
@@ -345,7 +392,8 @@ def cmd_sizes(a: argparse.Namespace) -> int:
 
 COMMANDS = {"run": cmd_run, "validate": cmd_validate, "submit": cmd_submit,
             "status": cmd_status, "results": cmd_results, "species": cmd_species, "hosts": cmd_hosts,
-            "path-types": cmd_path_types, "sizes": cmd_sizes, "doctor": cmd_doctor}
+            "path-types": cmd_path_types, "sizes": cmd_sizes, "doctor": cmd_doctor,
+            "export": cmd_export, "import": cmd_import}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -19,23 +19,45 @@ from .specs import PathResult, calc_key
 from .store import ResultStore
 
 COLUMNS = ["quantity", "kind", "value_eV", "interaction_eV", "interaction_cp_eV", "bsse_eV",
-           "deformation_eV", "reverse_eV", "status", "reference", "counterpoise", "method",
-           "missing"]
+           "deformation_eV", "reverse_eV", "paper_eV", "diff_eV", "status", "reference",
+           "counterpoise", "method", "missing", "paper_source", "of"]
+"""Table columns. ``paper_eV``/``diff_eV`` (ours − paper): where the campaign gives a paper
+value; ``of``: the campaign quantity a row belongs to (a placement has one row per pose)."""
 
 
 def expand(campaign: Campaign, store: ResultStore) -> list[Quantity]:
     """The campaign's quantities as table rows: a placement becomes one quantity per stored pose
     (rank order), or stays itself (a row with a gap) until it has run."""
+    return [row for _, row in expand_owned(campaign, store)]
+
+
+def expand_owned(campaign: Campaign, store: ResultStore) -> list[tuple[str, Quantity]]:
+    """:func:`expand`, each row with the name of the campaign quantity it belongs to."""
     from .quantities import Placement, with_oniom_regions
 
-    return [with_oniom_regions(row, campaign.method) if isinstance(q, Placement) else row
+    return [(q.name, with_oniom_regions(row, campaign.method) if isinstance(q, Placement)
+             else row)
             for q in campaign.quantities for row in q.expand(store.get_poses)]
+
+
+def campaign_keys(campaign: Campaign, store: ResultStore) -> dict[str, list[str]]:
+    """The stored records a campaign's table rests on: ``calculations`` (calc keys of every row,
+    poses included), ``poses`` (placement keys) and ``paths`` (path keys)."""
+    keys = [calc_key(m, campaign.method) for q in expand(campaign, store) for m in q.molecules()]
+    return {"calculations": keys,
+            "poses": [s.key() for q in campaign.quantities for s in q.placements],
+            "paths": [q.path.key(campaign.method) for q in campaign.quantities
+                      if q.path is not None]}
 
 
 def collect(campaign: Campaign, store: ResultStore) -> pd.DataFrame:
     """One row per quantity (per kept pose for placements): value and components in eV (NaN
-    where an energy is missing)."""
-    quantities = expand(campaign, store)
+    where an energy is missing), the paper's value beside it where the campaign gives one, and
+    a row naming the tiers of each quantity computed at another tier."""
+    from .campaign.papers import add_paper_columns
+
+    owned = expand_owned(campaign, store)
+    quantities = [q for _, q in owned]
     keys = [calc_key(m, campaign.method) for q in quantities for m in q.molecules()]
     energies = store.energies(keys)
     paths = {}
@@ -45,11 +67,15 @@ def collect(campaign: Campaign, store: ResultStore) -> pd.DataFrame:
             found = store.get_path(key)
             if found is not None:
                 paths[key] = found
-    table = pd.DataFrame([q.row(campaign.method, energies, paths) for q in quantities])
+    rows = [{**q.row(campaign.method, energies, paths), "of": owner} for owner, q in owned]
+    for name, tiers in campaign.notes.elsewhere.items():
+        rows.append({"quantity": name, "kind": "", "of": name, "method": "",
+                     "status": f"computed at tier {', '.join(tiers)}, not {campaign.tier}"})
+    table = pd.DataFrame(rows)
     for col in COLUMNS:
         if col not in table:
             table[col] = float("nan") if col.endswith("_eV") else ""
-    table = table[COLUMNS]
+    table = add_paper_columns(table, campaign.notes)[COLUMNS]
     num = [c for c in COLUMNS if c.endswith("_eV")]
     table[num] = table[num].astype(float)
     return table
@@ -57,7 +83,8 @@ def collect(campaign: Campaign, store: ResultStore) -> pd.DataFrame:
 
 def format_table(table: pd.DataFrame) -> str:
     """A plain-text table for the terminal (eV, 3 decimals, empty columns dropped)."""
-    shown = table.dropna(axis=1, how="all").copy()
+    shown = table.dropna(axis=1, how="all").drop(columns=["of", "paper_source"],
+                                                  errors="ignore").copy()
     if "missing" in shown and (shown["missing"] == "").all():
         shown = shown.drop(columns=["missing"])
     if "counterpoise" in shown:
@@ -65,6 +92,18 @@ def format_table(table: pd.DataFrame) -> str:
     if "status" in shown and (shown["status"].fillna("") == "").all():
         shown = shown.drop(columns=["status"])
     return shown.to_string(index=False, float_format=lambda x: f"{x:.3f}", na_rep="–")
+
+
+def format_orderings(table: pd.DataFrame, campaign: Campaign) -> str:
+    """One line per published ordering of the campaign: reproduced or not, with our values."""
+    from .campaign.papers import check_orderings
+
+    lines = []
+    for _, o in check_orderings(table, campaign.notes).iterrows():
+        mark = {"yes": "reproduced", "no": "NOT reproduced", "incomplete": "incomplete"}
+        lines.append(f"  {mark[o['reproduced']]:<15s} {o['claim']}: {o['ordering']} "
+                     f"(ours {o['ours_eV']} eV{'; ' + o['source'] if o['source'] else ''})")
+    return "\n".join(lines)
 
 
 def plot(table: pd.DataFrame, path: str | Path, title: str = "") -> Path:
@@ -81,6 +120,11 @@ def plot(table: pd.DataFrame, path: str | Path, title: str = "") -> Path:
                     textcoords="offset points", va="center", ha="left" if v >= 0 else "right",
                     fontsize=8)
     ax.axvline(0, color="black", lw=0.8)
+    if "paper_eV" in data and data["paper_eV"].notna().any():
+        at = [(v, y) for y, v in enumerate(data["paper_eV"]) if np.isfinite(v)]
+        ax.plot([v for v, _ in at], [y for _, y in at], "D", color="black", ms=5,
+                label="paper (seed's value)")
+        ax.legend(loc="best", fontsize=8)
     ax.invert_yaxis()
     methods = ", ".join(sorted(set(data["method"]))) if len(data) else ""
     cp = " (counterpoise-corrected)" if len(data) and data["counterpoise"].all() else ""
@@ -106,6 +150,11 @@ def write_outputs(table: pd.DataFrame, output: str | Path, name: str,
     paths = [csv]
     if table["value_eV"].notna().any():
         paths.append(plot(table, out / "quantities.png", f"campaign {name}"))
+    if campaign is not None and campaign.notes.orderings:
+        from .campaign.papers import check_orderings
+
+        paths.append(out / "orderings.csv")
+        check_orderings(table, campaign.notes).to_csv(paths[-1], index=False)
     if campaign is not None and store is not None:
         for q in campaign.quantities:
             found = store.get_path(q.path.key(campaign.method)) if q.path else None

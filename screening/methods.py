@@ -38,6 +38,8 @@ class Method:
     max_cycle : SCF iterations per strategy of the fallback ladder.
     counterpoise : assemble binding quantities with counterpoise correction (not in the key).
     name : preset name for display (not in the key).
+        ``functional: gfn2-xtb`` is the semiempirical GFN2-xTB (tblite), with no basis,
+        dispersion, solvent or ONIOM options: the fast tier of the seed campaigns.
     oniom_radius : with a value (Å), ONIOM(this level : GFN2-xTB): the high-level region is a
         structure's ``model`` atoms (:mod:`screening.engines.oniom`); ``oniom_extend``: grow
         the region over rings and multiple bonds it would cut (else refuse). In a campaign:
@@ -64,6 +66,11 @@ class Method:
     _NOT_IN_KEY = ("counterpoise", "name")
     ONIOM_FIELDS = ("oniom_radius", "oniom_extend")
 
+    @property
+    def is_xtb(self) -> bool:
+        """GFN2-xTB (tblite) rather than a PySCF level."""
+        return self.functional.lower() in XTB_FUNCTIONALS
+
     def key(self) -> str:
         """Content hash (hex, 16 chars) of every field that changes an energy."""
         d = {k: v for k, v in self.to_dict().items() if k not in self._NOT_IN_KEY}
@@ -77,6 +84,8 @@ class Method:
     @property
     def label(self) -> str:
         """Short human label, e.g. ``B3LYP-D3BJ/def2-SVP`` (+ ``/PCM(ε=64.9)``)."""
+        if self.is_xtb:
+            return "GFN2-xTB"
         xc = self.functional.upper().replace("WB97", "ωB97")
         if self.dispersion:
             xc += "-" + self.dispersion.upper()
@@ -118,6 +127,14 @@ class Method:
         from pyscf import gto
         from pyscf.dft import libxc
 
+        if self.is_xtb:
+            for name, value in (("basis", self.basis), ("dispersion", self.dispersion),
+                                ("solvent", self.solvent), ("oniom", self.oniom_radius)):
+                if value:
+                    raise InputError(f"GFN2-xTB takes no {name} (it has its own minimal basis "
+                                     "and D4 dispersion, and no solvent here)", source,
+                                     field=f"{field_path}.{name}")
+            return self
         if self.functional.lower() not in ("hf", "rhf", "uhf"):
             try:
                 libxc.parse_xc(self.functional)
@@ -153,6 +170,9 @@ class Method:
         return self
 
 
+XTB_FUNCTIONALS = ("gfn2-xtb",)
+"""``functional:`` values computed by tblite instead of PySCF."""
+
 PRESETS: dict[str, Method] = {
     # Fast screening level used by the quickstart.
     "screening": Method("b3lyp", "def2-svp", "d3bj", True, name="screening"),
@@ -165,6 +185,9 @@ PRESETS: dict[str, Method] = {
     "refine": Method("wb97m-v", "def2-tzvpp", None, True, name="refine"),
     # Counterpoise-corrected benchmark level for small complexes.
     "cp-tzvp": Method("b3lyp", "def2-tzvp", "d3bj", True, counterpoise=True, name="cp-tzvp"),
+    # GFN2-xTB energies and gradients (tblite): the fast tier, never mixed with DFT rows. It has
+    # no basis of its own to borrow, so a counterpoise correction does not apply.
+    "gfn2-xtb": Method("gfn2-xtb", "", None, False, grid_level=0, name="gfn2-xtb"),
 }
 
 

@@ -168,13 +168,13 @@ def relaxed_endpoints(spec: PathSpec, method: Method, workdir: Path,
     relaxed states are the same minimum."""
     from dataclasses import replace
 
-    from .engines.pyscf import optimize
+    from .engines import relaxed
     from .engines.xtb import xtb_relaxed
     from .geometry import read_xyz, write_xyz
 
     stages = [(stage, relax) for stage, relax, wanted in (
         ("xtb", lambda m: xtb_relaxed(m, fixed=list(spec.fixed))[0], spec.prerelax),
-        ("relaxed", lambda m: optimize(m, method, fixed=spec.fixed, settings=settings)[0],
+        ("relaxed", lambda m: relaxed(m, method, fixed=spec.fixed, settings=settings)[0],
          spec.relax_endpoints))
         if wanted]
     ends = []

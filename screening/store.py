@@ -49,6 +49,20 @@ class Record:
         return dict(self.row.data)
 
 
+def stored_key(key: str) -> str:
+    """A hex key as it is written to the database. ASE refuses a string that reads as a number,
+    and a hex key such as ``29451793e5160441`` reads as a float (about 1 key in 700), so such a
+    key gets the prefix ``k:``. Every other key is stored as it is, as earlier versions did."""
+    from ase.db.core import convert_str_to_int_float_bool_or_str
+
+    return key if isinstance(convert_str_to_int_float_bool_or_str(key), str) else f"k:{key}"
+
+
+def public_key(stored: str) -> str:
+    """The key of a stored ``stored_key`` value."""
+    return stored[2:] if stored.startswith("k:") else stored
+
+
 class ResultStore:
     """Results database at ``url`` (file path or database URL).
 
@@ -85,7 +99,7 @@ class ResultStore:
         return self.get_key(calc_key(molecule, method))
 
     def get_key(self, key: str) -> Record | None:
-        rows = list(self._db.select(calc_key=key, limit=1))
+        rows = list(self._db.select(calc_key=stored_key(key), limit=1))
         if not rows:
             return None
         return Record(key, float(rows[0].energy_hartree), rows[0])
@@ -105,7 +119,8 @@ class ResultStore:
             forces = -np.asarray(result["gradient"]) * Hartree / Bohr
         atoms.calc = SinglePointCalculator(atoms, energy=result["energy"] * Hartree, forces=forces)
         kvp = {
-            "calc_key": key, "structure_key": molecule.key(), "method_key": method.key(),
+            "calc_key": stored_key(key), "structure_key": stored_key(molecule.key()),
+            "method_key": stored_key(method.key()),
             "name": molecule.name or molecule.formula, "energy_hartree": result["energy"],
             "method": method.label, "preset": method.name or "custom",
             "functional": method.functional, "basis": method.basis,
@@ -196,9 +211,9 @@ class ResultStore:
 
     def _replace_path(self, result: PathResult, spec: PathSpec, method: Method, atoms) -> None:
         """The path record of ``result`` in place of any earlier one (under the write lock)."""
-        for row in self._db.select(path_key=result.path_key):
+        for row in self._db.select(path_key=stored_key(result.path_key)):
             self._db.delete([row.id])
-        kvp = {"path_key": result.path_key, "name": result.name, "method": result.method,
+        kvp = {"path_key": stored_key(result.path_key), "name": result.name, "method": result.method,
                "mode": result.mode, "status": result.status, "steps": result.steps,
                "force_calls": result.force_calls, "wall_s": result.wall_s}
         for k in ("forward_eV", "reverse_eV", "max_force_eV_A", "climbing_image"):
@@ -210,7 +225,7 @@ class ResultStore:
 
     def get_path(self, path_key: str) -> dict | None:
         """The stored path result (``PathResult.to_dict()``) or None."""
-        rows = list(self._db.select(path_key=path_key, limit=1))
+        rows = list(self._db.select(path_key=stored_key(path_key), limit=1))
         return dict(rows[0].data["result"]) if rows else None
 
     def put_poses(self, placement_key: str, poses: list[Pose], labels: dict | None = None
@@ -226,11 +241,11 @@ class ResultStore:
                        ) -> None:
         from ase import Atoms
 
-        for row in self._db.select(placement_key=placement_key):
+        for row in self._db.select(placement_key=stored_key(placement_key)):
             self._db.delete([row.id])
         for p in poses:
             mol = p.molecule
-            kvp = {"placement_key": placement_key, "pose_rank": p.rank, "site": p.site,
+            kvp = {"placement_key": stored_key(placement_key), "pose_rank": p.rank, "site": p.site,
                    "final_site": p.final_site, "name": mol.name, "total_charge": mol.charge,
                    "multiplicity": mol.multiplicity, **(labels or {})}
             self._db.write(Atoms(mol.symbols, mol.positions), key_value_pairs=kvp,
@@ -238,16 +253,83 @@ class ResultStore:
 
     def get_poses(self, placement_key: str) -> list[Pose] | None:
         """The stored poses of a placement (rank order), or None if it has not run."""
-        rows = list(self._db.select(placement_key=placement_key))
+        rows = list(self._db.select(placement_key=stored_key(placement_key)))
         if not rows:
             return None
         return sorted((Pose.from_dict(r.data["pose"]) for r in rows), key=lambda p: p.rank)
+
+    def export(self, file: str | os.PathLike, calc_keys: list[str] = (),
+               placement_keys: list[str] = (), path_keys: list[str] = ()) -> dict[str, int]:
+        """Write the stored records of these keys to ``file``, an ASE JSON database (text,
+        structures, energies and metadata as stored), written whole or not at all. Keys not
+        stored are left out. Returns the counts written."""
+        import ase.db
+
+        file = Path(file)
+        tmp = file.with_name(file.name + ".tmp.json")
+        tmp.unlink(missing_ok=True)
+        out = ase.db.connect(str(tmp), type="json", append=False)
+        counts = {"calculations": 0, "poses": 0, "paths": 0}
+        selections = (("calculations", "calc_key", calc_keys),
+                      ("poses", "placement_key", placement_keys), ("paths", "path_key", path_keys))
+        for what, column, keys in selections:
+            for key in dict.fromkeys(keys):
+                for row in self._db.select(**{column: stored_key(key)}):
+                    out.write(row, key_value_pairs=row.key_value_pairs, data=row.data)
+                    counts[what] += 1
+        del out
+        if not tmp.exists():  # nothing selected: an empty database is still a valid file
+            tmp.write_text("{}\n")
+        os.replace(tmp, file)
+        return counts
+
+    def import_file(self, file: str | os.PathLike) -> dict[str, int]:
+        """Load the records of an :meth:`export` file: a calculation or path whose key is
+        stored already is kept as it is, a placement's poses only where it has none. Returns
+        the counts added."""
+        import ase.db
+
+        from .errors import InputError
+
+        try:
+            src = ase.db.connect(str(file), type="json")
+            rows = list(src.select())
+        except Exception as exc:  # noqa: BLE001 - ASE raises what its JSON reader meets
+            raise InputError(f"cannot read {file} as an exported results file: {exc}",
+                             str(file)) from None
+        added = {"calculations": 0, "poses": 0, "paths": 0}
+        poses: dict[str, list] = {}
+        with write_lock(self.url):
+            for row in rows:
+                kvp = row.key_value_pairs
+                if "calc_key" in kvp:
+                    if self.get_key(public_key(kvp["calc_key"])) is None:
+                        self._db.write(row, key_value_pairs=kvp, data=row.data)
+                        added["calculations"] += 1
+                elif "path_key" in kvp:
+                    if self.get_path(public_key(kvp["path_key"])) is None:
+                        self._db.write(row, key_value_pairs=kvp, data=row.data)
+                        added["paths"] += 1
+                elif "placement_key" in kvp:
+                    poses.setdefault(kvp["placement_key"], []).append(row)
+                else:
+                    raise InputError(f"{file}: row {row.id} is no calculation, pose or path "
+                                     "record", str(file))
+            for key, group in poses.items():
+                if self.get_poses(public_key(key)) is None:
+                    for row in group:
+                        self._db.write(row, key_value_pairs=row.key_value_pairs,
+                                       data=row.data)
+                        added["poses"] += 1
+        return added
 
     def paths(self) -> pd.DataFrame:
         """One row per stored path."""
         cols = ["name", "status", "forward_eV", "reverse_eV", "max_force_eV_A", "steps",
                 "force_calls", "wall_s", "mode", "method", "path_key"]
         rows = [{c: r.key_value_pairs.get(c) for c in cols} for r in self._db.select("path_key")]
+        for r in rows:
+            r["path_key"] = public_key(r["path_key"])
         return pd.DataFrame(rows, columns=cols)
 
     def dataframe(self, campaign: str | None = None, name: str | None = None,
@@ -265,7 +347,7 @@ class ResultStore:
                    "scf_cycles": kvp.get("scf_cycles"), "scf_strategy": kvp.get("scf_strategy"),
                    "energy_check_ok": kvp.get("energy_check_ok"),
                    "campaign": kvp.get("campaign"), "job": kvp.get("job"),
-                   "calc_key": kvp.get("calc_key")}
+                   "calc_key": public_key(kvp.get("calc_key", ""))}
             rows.append(rec)
         df = pd.DataFrame(rows, columns=["id", "name", "formula", "natoms", "charge",
                                          "multiplicity", "nghost", "energy_hartree", "energy_eV",

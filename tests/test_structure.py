@@ -132,7 +132,8 @@ def test_stored_keys_unchanged():
     assert sorted(calc_key(m, c.method) for m, _ in c.calculations()) == \
         stored["quickstart_calc_keys"]
     assert c.key() == stored["quickstart_campaign"]
-    assert {n: get_method(n).key() for n in sorted(PRESETS)} == stored["method_keys"]
+    assert {n: get_method(n).key() for n in stored["method_keys"]} == stored["method_keys"]
+    assert set(stored["method_keys"]) <= set(PRESETS)  # presets added later have new keys
     assert recipe_hash({"a": 1, "b": [1, 2]}) == stored["recipe_example"]
 
 

@@ -17,6 +17,12 @@ Schema (see ``workflows/quickstart.yaml`` for a worked example)::
     method: screening                # preset name, or a mapping of Method fields (+ preset:)
     counterpoise: true               # optional, overrides the method's default
     gpu: false                       # route the calculations to GPU workers (_category: gpu)
+    tiers:                           # instead of method: named levels, --tier picks (first default)
+      fast: {method: gfn2-xtb, description: GFN2-xTB geometries and energies}
+      dft: {method: screening}
+      dft-gpu: {method: screening, gpu: true}
+    orderings:                       # published orderings, checked on our values
+      - {claim: "...", increasing: [quantity A, quantity B], source: "seed 000, Fig. 3"}
     structures:                      # named structures; library species are known by name
       Li+PC:
         file: ../structures/complexes/Li_PC.xyz   # xyz/cif/..., relative to this file
@@ -28,7 +34,9 @@ Schema (see ``workflows/quickstart.yaml`` for a worked example)::
       Li+(EC)3(DEC):                 # a solvation shell (screening.complexes), GFN2-xTB relaxed;
         shell: {ion: Li+, ligands: [EC, EC, EC, DEC], candidates: 6, seed: 7}  # ion | rest
     quantities:
-      - {name: Li+ binding to PC, kind: binding, complex: Li+PC}
+      - {name: Li+ binding to PC, kind: binding, complex: Li+PC,
+         paper: {value_eV: -2.3, source: "paper, Fig. 1"},   # set beside ours, never used
+         tiers: [dft]}                  # computed at these tiers only (default: every tier)
       - {name: ..., kind: desolvation, complex: ...}
       - {name: ..., kind: dissociation, paired: LiTFSI, products: [Li+, TFSI-]}  # or separated:
       - {name: ..., kind: reaction, terms: [{structure: A, coefficient: -1}, ...]}
@@ -50,7 +58,7 @@ Schema (see ``workflows/quickstart.yaml`` for a worked example)::
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..errors import InputError
@@ -58,6 +66,7 @@ from ..geometry import Molecule
 from ..hashing import content_hash
 from ..methods import Method, get_method
 from ..quantities import Quantity, quantity_from_dict, quantity_to_dict, with_oniom_regions
+from .papers import Annotations, load_tiers
 from .resolve import Resolver
 from .schema import load_quantities, load_structures
 from .yamlfile import check_keys, parse_indices, read_yaml
@@ -80,6 +89,9 @@ class Campaign:
     description: str = ""
     gpu: bool = False
     source: str = ""
+    tier: str = ""
+    tiers: tuple[str, ...] = ()
+    notes: Annotations = field(default_factory=Annotations)
 
     def calculations(self) -> list[tuple[Molecule, dict]]:
         """Distinct molecules to compute, each with its labels (campaign, job), in a stable order."""
@@ -116,14 +128,21 @@ class Campaign:
         """JSON-friendly form (the collector Firework carries it)."""
         return {"name": self.name, "method": self.method.to_dict(),
                 "quantities": [quantity_to_dict(q) for q in self.quantities],
-                "description": self.description, "gpu": self.gpu, "source": self.source}
+                "description": self.description, "gpu": self.gpu, "source": self.source,
+                "tier": self.tier, "tiers": list(self.tiers), "notes": self.notes.to_dict()}
 
     @classmethod
     def from_dict(cls, d: dict) -> "Campaign":
         return cls(d["name"], Method(**d["method"]),
                    [quantity_from_dict(q) for q in d["quantities"]],
                    description=d.get("description", ""), gpu=d.get("gpu", False),
-                   source=d.get("source", ""))
+                   source=d.get("source", ""), tier=d.get("tier", ""),
+                   tiers=tuple(d.get("tiers", ())), notes=Annotations.from_dict(d.get("notes")))
+
+    @property
+    def results_folder(self) -> str:
+        """Where its tables go by default: ``results/<name>`` (``/<tier>`` for a tiered one)."""
+        return f"results/{self.name}/{self.tier}" if self.tier else f"results/{self.name}"
 
     def key(self) -> str:
         """Content hash of what the campaign computes (name, method, quantities)."""
@@ -132,11 +151,12 @@ class Campaign:
 
 
 def load_campaign(path: str | Path, check_only: bool = False,
-                  cache_dir: str | Path | None = None) -> Campaign:
+                  cache_dir: str | Path | None = None, tier: str | None = None) -> Campaign:
     """Read, check and resolve a campaign file.
 
     Parameters
     ----------
+    tier : of a campaign with ``tiers:``, the one to load (default: the first).
     check_only : validation only: hosts from the caches or built unrelaxed, no GFN2-xTB, no
         file written (see :mod:`.resolve`). The campaign is then for listing, not for running.
     cache_dir : user cache of built hosts (default: the settings').
@@ -150,31 +170,56 @@ def load_campaign(path: str | Path, check_only: bool = False,
     raw, ctx = read_yaml(path)
     src = ctx.source
     check_keys(ctx, raw, {"name", "description", "method", "counterpoise", "gpu", "structures",
-                          "quantities"}, "")
+                          "quantities", "tiers", "orderings"}, "")
     name = raw.get("name")
     if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_\-]+", name):
         raise ctx.error("name is required: letters, digits, '-' or '_'", raw, "name", "name")
-    if "method" not in raw:
-        raise ctx.error("method is required (a preset such as 'screening', or a mapping)", raw,
-                        None, "method")
-    try:
-        method = get_method(raw["method"], src, "method")
-    except InputError as exc:
-        raise InputError(exc.message, src, raw.lines["method"], exc.field) from None
+    tiers = load_tiers(ctx, raw)
+    if tiers and "method" in raw:
+        raise ctx.error("give method: or tiers: (each with its method), not both", raw,
+                        "method", "method")
+    if tier is not None and tier not in tiers:
+        known = ", ".join(tiers) if tiers else "none (it has one method)"
+        raise InputError(f"--tier {tier}: campaign {name!r} has no such tier; its tiers: "
+                         f"{known}", src, field="tiers")
+    if tiers:
+        chosen = tiers[tier or next(iter(tiers))]
+        method = chosen.method
+    elif "method" not in raw:
+        raise ctx.error("method is required (a preset such as 'screening', or a mapping), or "
+                        "tiers:", raw, None, "method")
+    else:
+        chosen = None
+        try:
+            method = get_method(raw["method"], src, "method")
+        except InputError as exc:
+            raise InputError(exc.message, src, raw.lines["method"], exc.field) from None
     if "counterpoise" in raw:
         if not isinstance(raw["counterpoise"], bool):
             raise ctx.error("must be true or false", raw, "counterpoise", "counterpoise")
         method = method.with_options(counterpoise=raw["counterpoise"])
+    if method.is_xtb:  # no basis to lend: counterpoise does not apply
+        method = method.with_options(counterpoise=False)
     gpu = raw.get("gpu", False)
     if not isinstance(gpu, bool):
         raise ctx.error("must be true or false", raw, "gpu", "gpu")
+    gpu = gpu or bool(chosen and chosen.gpu)
     resolver = Resolver(check_only, cache_dir)
     parts: dict = {}
+    notes = Annotations()
     structures = load_structures(ctx, raw, path.parent, resolver, parts)
-    quantities = load_quantities(ctx, raw, structures, method.counterpoise, resolver, parts)
+    quantities = load_quantities(ctx, raw, structures, method.counterpoise, resolver, parts,
+                                 tiers, chosen.name if chosen else None, notes)
+    if method.is_xtb:
+        quantities = [replace(q, counterpoise=False) if q.counterpoise else q
+                      for q in quantities]
+    if not quantities:
+        raise InputError(f"no quantity of campaign {name!r} is computed at tier "
+                         f"{chosen.name if chosen else ''!r}", src, field="tiers")
     try:  # the ONIOM region of each complex: a problem is reported at the method's line
         quantities = [with_oniom_regions(q, method) for q in quantities]
     except InputError as exc:
         raise InputError(exc.message, src, raw.lines["method"], exc.field) from None
     return Campaign(name, method, quantities, {k: v[0] for k, v in structures.items()},
-                    str(raw.get("description", "")), gpu, src)
+                    str(raw.get("description", "")), gpu, src, chosen.name if chosen else "",
+                    tuple(tiers), notes)

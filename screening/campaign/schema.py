@@ -23,6 +23,7 @@ from ..quantities import (KINDS, Barrier, Binding, Desolvation, Dissociation, Fr
                           split_fragments)
 from ..species import get_species
 from ..specs import Part, PathSpec, PlacementSpec
+from .papers import Annotations, Tier, load_orderings, load_paper, quantity_tiers
 from .resolve import Resolver
 from .yamlfile import (NAME_RE, Context, YamlMap, YamlSeq, check_keys, get_int, get_positive,
                        parse_indices, require_map)
@@ -290,7 +291,7 @@ HOP_KEYS = frozenset({"path_type", "from", "to", "active_radius", "prerelax"})
 PLACEMENT_KEYS = frozenset({"host", "guest", "guests", "split", "sites", "poses", "keep",
                             "seed", "relax"})
 SALT_KEYS = frozenset({"host", "salt", "separation", "sites", "contact_sites", "poses", "seed"})
-COMMON_KEYS = frozenset({"name", "kind", "description"})
+COMMON_KEYS = frozenset({"name", "kind", "description", "paper", "tiers"})
 HOST_OPTIONS = {"cluster": str, "nodes": int, "centre": str, "multiplicity": int, "units": int,
                 "hfp_units": int, "silicons": int, "relax": bool, "seed": int}
 """Builder options a campaign may give a library host, with their types."""
@@ -710,12 +711,16 @@ assert set(QUANTITY_SCHEMAS) == set(KINDS)
 
 
 def load_quantities(ctx: Context, raw: YamlMap, structures: Structures, counterpoise: bool,
-                    resolver: Resolver, parts: dict[str, tuple[Part, ...]] | None = None
-                    ) -> list[Quantity]:
-    """The ``quantities:`` list, each item checked against its kind's schema."""
+                    resolver: Resolver, parts: dict[str, tuple[Part, ...]] | None = None,
+                    tiers: dict[str, Tier] | None = None, tier: str | None = None,
+                    notes: Annotations | None = None) -> list[Quantity]:
+    """The ``quantities:`` list, each item checked against its kind's schema. Every item is
+    checked; those whose ``tiers:`` leave out ``tier`` are not returned but listed in
+    ``notes.elsewhere``, and ``paper:`` values go to ``notes.papers``."""
     seq = raw.get("quantities")
     if not isinstance(seq, YamlSeq) or not seq:
         raise ctx.error("quantities must be a non-empty list", raw, "quantities", "quantities")
+    notes = Annotations() if notes is None else notes
     every_key = COMMON_KEYS.union(*(s.keys for s in QUANTITY_SCHEMAS.values()))
     out, names = [], set()
     for i, q in enumerate(seq):
@@ -739,7 +744,16 @@ def load_quantities(ctx: Context, raw: YamlMap, structures: Structures, counterp
         cp = q.get("counterpoise", counterpoise)
         if not isinstance(cp, bool):
             raise ctx.error("must be true or false", q, "counterpoise", f"{path}.counterpoise")
+        paper = load_paper(ctx, q, path)
+        if paper is not None:
+            notes.papers[qname] = paper
+        at = quantity_tiers(ctx, q, path, tiers or {})
         entry = Entry(ctx, q, seq, i, qname, kind, str(q.get("description", "")), cp,
                       structures, resolver, parts or {})
-        out.append(schema.load(entry))
+        quantity = schema.load(entry)
+        if at is not None and tier is not None and tier not in at:
+            notes.elsewhere[qname] = at
+            continue
+        out.append(quantity)
+    notes.orderings = load_orderings(ctx, raw, names)
     return out

@@ -17,6 +17,10 @@ def single_point(molecule: Molecule, method: Method, gradient: bool = False,
     structure without one is computed whole at the high level, which is what ONIOM with the
     whole structure as its model gives.
     """
+    if method.is_xtb:
+        from .xtb import compute_xtb
+
+        return compute_xtb(molecule, gradient)
     if method.oniom_radius is not None and molecule.model:
         from .oniom import compute_oniom
 
@@ -24,3 +28,19 @@ def single_point(molecule: Molecule, method: Method, gradient: bool = False,
     from .pyscf import compute
 
     return compute(molecule, method.high_level, gradient=gradient, settings=settings)
+
+
+def relaxed(molecule: Molecule, method: Method, fixed: tuple[int, ...] = (),
+            settings: Settings | None = None) -> tuple[Molecule, float]:
+    """``molecule`` relaxed at ``method`` (``fixed`` atoms held) and its energy in Hartree:
+    geomeTRIC on PySCF, or ASE's BFGS on GFN2-xTB."""
+    if method.is_xtb:
+        from ase.units import Hartree
+
+        from .xtb import xtb_relaxed
+
+        mol, energy_ev = xtb_relaxed(molecule, fixed=list(fixed))
+        return mol, energy_ev / Hartree
+    from .pyscf import optimize
+
+    return optimize(molecule, method, fixed=fixed, settings=settings)

@@ -35,7 +35,6 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 from ase.data import atomic_numbers, covalent_radii
-from ase.units import Bohr, Hartree
 
 from ..errors import InputError
 from ..geometry import Molecule, bond_graph
@@ -182,24 +181,13 @@ def layers(mol: Molecule) -> Layers:
                   tuple(links), real_in_model, real)
 
 
-def xtb_energy(mol: Molecule, gradient: bool = False) -> tuple[float, np.ndarray | None]:
-    """GFN2-xTB single point: energy (Hartree) and gradient (Hartree/Bohr) if asked for."""
-    from tblite.ase import TBLite
-
-    atoms = mol.to_atoms(include_ghosts=False)
-    atoms.calc = TBLite(method="GFN2-xTB", charge=mol.charge, multiplicity=mol.multiplicity,
-                        verbosity=0)
-    energy = float(atoms.get_potential_energy()) / Hartree
-    grad = -atoms.get_forces() * Bohr / Hartree if gradient else None
-    return energy, grad
-
-
 def compute_oniom(molecule: Molecule, method: Method, gradient: bool = False,
                   settings: Settings | None = None):
     """ONIOM(``method.high_level``:GFN2-xTB) single point of ``molecule`` (its ``model``
     region), as an :class:`~screening.engines.pyscf.EnergyResult` whose ``scf_plan`` records
     the three energies, the region and its link atoms."""
     from .pyscf import compute
+    from .xtb import xtb_energy
 
     t0 = time.perf_counter()
     lay = layers(molecule)

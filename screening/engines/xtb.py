@@ -6,6 +6,11 @@ candidates and never reach a results table.
 
 from __future__ import annotations
 
+import os
+import time
+
+import numpy as np
+
 from ..geometry import Molecule
 
 
@@ -39,3 +44,37 @@ def xtb_relaxed(mol: Molecule, fmax: float = 0.05, steps: int = 1000,
         BFGS(atoms, logfile=None).run(fmax=fmax, steps=steps)
     energy = float(atoms.get_potential_energy())
     return Molecule.from_atoms(atoms, mol.charge, mol.multiplicity, name=mol.name), energy
+
+
+def xtb_energy(mol: Molecule, gradient: bool = False) -> tuple[float, np.ndarray | None]:
+    """GFN2-xTB single point: energy (Hartree) and gradient (Hartree/Bohr, one row per real
+    atom) if asked for. Ghost atoms are left out (xTB has no basis to lend them)."""
+    from ase.units import Bohr, Hartree
+    from tblite.ase import TBLite
+
+    atoms = mol.to_atoms(include_ghosts=False)
+    atoms.calc = TBLite(method="GFN2-xTB", charge=mol.charge, multiplicity=mol.multiplicity,
+                        verbosity=0)
+    energy = float(atoms.get_potential_energy()) / Hartree
+    grad = -atoms.get_forces() * Bohr / Hartree if gradient else None
+    return energy, grad
+
+
+def compute_xtb(molecule: Molecule, gradient: bool = False):
+    """GFN2-xTB single point as an :class:`~screening.engines.pyscf.EnergyResult` (the stored
+    record has the same fields as a DFT one; ``nao`` is 0, ``scf_strategy`` ``xtb``)."""
+    from importlib.metadata import version
+
+    from .pyscf import EnergyResult
+
+    t0 = time.perf_counter()
+    energy, real_grad = xtb_energy(molecule, gradient)
+    grad = None
+    if real_grad is not None:
+        grad = np.zeros((molecule.natoms, 3))
+        grad[list(molecule.real_atoms)] = real_grad
+    return EnergyResult(energy, 0.0, True, 0, "xtb", ["xtb"], None, None, "cpu",
+                        time.perf_counter() - t0, 0,
+                        int(os.environ.get("OMP_NUM_THREADS", os.cpu_count() or 1)),
+                        {"tblite": version("tblite")},
+                        gradient=None if grad is None else grad.tolist())

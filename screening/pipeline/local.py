@@ -56,11 +56,16 @@ def _pending_energies(lp, wf_id: int, results: ResultStore
 def _precompute(todo: list, db: str, workers: int, progress: Progress,
                 settings: Settings) -> None:
     """Compute the pending energies in a pool of ``workers`` processes, CPU threads shared out
-    among them (unless the settings fix the threads per worker)."""
+    among them (unless the settings fix the threads per worker).
+
+    The workers are spawned, not forked: a process forked after OpenMP has run in its parent
+    (tblite's GFN2-xTB relaxes poses there) hangs in its first OpenMP region."""
+    import multiprocessing
+
     threads = settings.threads or max(1, (os.cpu_count() or 1) // workers)
     worker_settings = settings.replace(threads=threads).to_dict()
     done = 0
-    with ProcessPoolExecutor(workers) as pool:
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
         futures = {pool.submit(_pool_worker, m, method, db, labels, worker_settings): labels
                    for m, method, labels in sorted(todo, key=lambda t: -len(t[0]["symbols"]))}
         for fut in as_completed(futures):
@@ -126,7 +131,7 @@ def _run_local(campaign: Campaign, db: str | None, store: str | os.PathLike | No
     results = ResultStore(db)  # created, or checked complete and writable
     db_url = results.url
     store_path = Path(store or DEFAULT_STORE)
-    output = Path(output or Path("results") / campaign.name).resolve()
+    output = Path(output or campaign.results_folder).resolve()
     check_writable(output, "output folder", "--output")
     if not is_url(db_url):
         check_room(Path(db_url), sum(campaign.size().values()))

@@ -40,9 +40,13 @@ def compute_path(spec: PathSpec, method: Method, store: ResultStore, workdir: st
                  labels: dict | None = None, progress: Callable[[str], None] | None = None,
                  settings: Settings | None = None) -> PathResult:
     """Run the band of ``spec`` (:func:`screening.neb.run_path`) with its endpoint and image
-    energies taken from (or committed to) ``store``, then store the path record."""
+    energies taken from (or committed to) ``store``, then store the path record. A path
+    already stored (say, imported) is returned as it is."""
     from ..neb import run_path
 
+    found = store.get_path(spec.key(method))
+    if found is not None:
+        return PathResult.from_dict(found)
     labels = labels or {}
 
     def energy(mol: Molecule, job: str) -> float:

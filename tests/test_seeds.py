@@ -1,0 +1,270 @@
+"""The seed campaigns' machinery: GFN2-xTB as a level, tiers, paper values and orderings, export
+and import of stored calculations, and the shipped seed results."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from screening import api
+from screening.campaign import load_campaign
+from screening.errors import InputError
+from screening.store import ResultStore
+
+from .conftest import LI_H2O, ROOT, WATER, write_xyz_text
+
+ENV = {**os.environ, "PYTHONPATH": str(ROOT), "SCREENING_THREADS": "1"}
+SEEDS = sorted((ROOT / "workflows").glob("seed*.yaml"))
+EV = 27.211386245988
+
+
+def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "screening.cli", *args], cwd=cwd, env=ENV,
+                          capture_output=True, text=True, timeout=900)
+
+
+def tiered_campaign(folder: Path, extra: str = "", orderings: str | None = None) -> Path:
+    """Li+ on water and on a water dimer's acceptor, a fast (GFN2-xTB) and a dft tier; the
+    dimer row only at the fast tier. Paper values and an ordering are set beside them."""
+    write_xyz_text(folder / "li_h2o.xyz", *LI_H2O, charge=1)
+    write_xyz_text(folder / "h2o.xyz", *WATER)
+    orderings = orderings if orderings is not None else """orderings:
+  - claim: Li+ binds to water (an ordering that holds)
+    increasing: [Li+ binding to water, Li+ to water again]
+    source: test
+"""
+    text = f"""name: tiered
+counterpoise: true
+tiers:
+  fast: {{method: gfn2-xtb}}
+  dft: {{method: {{preset: screening, basis: sto-3g}}}}
+structures:
+  water:
+    file: h2o.xyz
+  Li+H2O:
+    file: li_h2o.xyz
+    charge: 1
+    fragments:
+      - {{name: Li+, atoms: [0], charge: 1, reference: Li+}}
+      - {{name: H2O, atoms: "1-3", reference: water}}
+quantities:
+  - {{name: Li+ binding to water, kind: binding, complex: Li+H2O,
+     paper: {{value_eV: -1.5, source: "test paper, Fig. 1"}}}}
+  - {{name: Li+ to water again, kind: reaction, tiers: [fast],
+     terms: [{{structure: Li+H2O, coefficient: 1}}, {{structure: Li+, coefficient: -1}},
+             {{structure: water, coefficient: -1}}]}}
+{extra}{orderings}"""
+    path = folder / "tiered.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_gfn2_xtb_method_is_tblite(workdir):
+    """The gfn2-xtb preset computes with tblite (same energy as tblite called directly), takes
+    no basis, and is labelled as what it is."""
+    from ase.units import Hartree
+    from tblite.ase import TBLite
+
+    from screening.engines import single_point
+    from screening.methods import get_method
+    from screening.species import get_species
+
+    method = get_method("gfn2-xtb")
+    assert method.label == "GFN2-xTB" and method.is_xtb
+    pc = get_species("PC").molecule()
+    atoms = pc.to_atoms()
+    atoms.calc = TBLite(method="GFN2-xTB", charge=0, multiplicity=1, verbosity=0)
+    direct = atoms.get_potential_energy() / Hartree
+    result = single_point(pc, method, gradient=True)
+    assert abs(result.energy - direct) < 1e-8
+    assert abs(direct - (-23.8556)) < 1e-3  # GFN2-xTB total energy of PC (Eh), not a DFT one
+    forces = atoms.get_forces()
+    assert abs(-forces[0, 0] * 0.529177210903 / Hartree - result.gradient[0][0]) < 1e-8
+    with pytest.raises(InputError, match="GFN2-xTB takes no basis"):
+        get_method({"preset": "gfn2-xtb", "basis": "def2-svp"})
+
+
+def test_tiers_papers_orderings_end_to_end(workdir):
+    """A tiered campaign runs at its fast tier through FireWorks: rows are GFN2-xTB (no
+    counterpoise), the paper's value and difference sit beside ours, the ordering is judged,
+    and at the dft tier the fast-only row says where it is computed."""
+    path = tiered_campaign(workdir)
+    proc = cli("run", str(path), "--tier", "fast", cwd=workdir)
+    assert proc.returncode == 0, proc.stderr + proc.stdout
+    assert "tiered (tier fast): energies in eV at GFN2-xTB" in proc.stdout
+    assert "published orderings" in proc.stdout
+    table = pd.read_csv(workdir / "results/tiered/fast/quantities.csv")
+    row = table.set_index("quantity").loc["Li+ binding to water"]
+    assert row["method"] == "GFN2-xTB" and not row["counterpoise"]
+    # GFN2-xTB binds Li+ to water by about -1.9 eV at this geometry (DFT: -1.5 to -1.6 eV)
+    assert -2.6 < row["value_eV"] < -1.2
+    assert row["paper_eV"] == -1.5
+    assert abs(row["diff_eV"] - (row["value_eV"] + 1.5)) < 1e-9
+    orderings = pd.read_csv(workdir / "results/tiered/fast/orderings.csv")
+    # the reaction is E(Li+H2O) - E(Li+) - E(relaxed water): the same as the binding energy
+    # without counterpoise, so "binding < reaction" cannot hold strictly
+    assert list(orderings["reproduced"]) == ["no"]
+    again = table.set_index("quantity").loc["Li+ to water again", "value_eV"]
+    assert abs(again - row["value_eV"]) < 1e-9
+    # the dft tier: the reaction is left out and its row says so; nothing computed yet
+    dft = api.quantities(path, db=workdir / "results/screening.db", tier="dft")
+    status = dft.set_index("quantity").loc["Li+ to water again", "status"]
+    assert status == "computed at tier fast, not dft"
+    assert dft.set_index("quantity").loc["Li+ binding to water", "missing"] != ""
+    assert list(pd.read_csv(workdir / "results/tiered/fast/quantities.csv")["of"]) == \
+        ["Li+ binding to water", "Li+ to water again"]
+
+
+@pytest.mark.parametrize("change, where", [
+    ("orderings:\n  - {claim: x, increasing: [Li+ binding to water, nothing]}\n",
+     "orderings[0].increasing"),
+    ("orderings:\n  - {claim: x, increasing: [Li+ binding to water]}\n",
+     "orderings[0].increasing"),
+    ("orderings:\n  - {increasing: [Li+ binding to water, Li+ to water again]}\n",
+     "orderings[0].claim"),
+    ("orderings:\n  - {claim: x, increasing: [Li+ binding to water, Li+ to water again],\n"
+     "     decreasing: [Li+ binding to water, Li+ to water again]}\n", "orderings[0]"),
+])
+def test_bad_orderings_refused_with_location(workdir, change, where):
+    path = tiered_campaign(workdir, orderings=change)
+    with pytest.raises(InputError) as exc:
+        load_campaign(path, check_only=True)
+    assert where in str(exc.value) and "tiered.yaml:" in str(exc.value)
+
+
+def test_bad_tiers_and_papers_refused(workdir):
+    path = tiered_campaign(workdir)
+    with pytest.raises(InputError, match="no such tier; its tiers: fast, dft"):
+        load_campaign(path, check_only=True, tier="gpu")
+    text = path.read_text()
+    cases = {
+        "method: screening\n" + text: "give method: or tiers:",
+        text.replace("tiers: [fast]", "tiers: [slow]"): "unknown tier 'slow'",
+        text.replace('source: "test paper, Fig. 1"', 'note: x'): "needs source:",
+        text.replace("value_eV: -1.5", "value_eV: lots"): "value_eV must be a number",
+        text.replace("fast: {method: gfn2-xtb}", "fast: {method: gfn2-xtb, basis: x}"):
+            "unknown key 'basis'",
+        text.replace("fast: {method: gfn2-xtb}",
+                     "fast: {method: {preset: gfn2-xtb, dispersion: d3bj}}"):
+            "GFN2-xTB takes no dispersion",
+    }
+    for bad, message in cases.items():
+        path.write_text(bad)
+        with pytest.raises(InputError, match=message) as exc:
+            load_campaign(path, check_only=True)
+        assert "tiered.yaml" in str(exc.value)
+    # the command line: exit 2, nothing written
+    path.write_text(text.replace("tiers: [fast]", "tiers: [slow]"))
+    proc = cli("run", str(path), cwd=workdir)
+    assert proc.returncode == 2 and "unknown tier 'slow'" in proc.stderr
+    assert not (workdir / "results").exists()
+
+
+@pytest.mark.slow
+def test_export_import_then_rerun_computes_nothing(workdir):
+    """A campaign with a placement and a path, run at the fast tier, exported to text, imported
+    into a fresh database and run again from a fresh folder: nothing is computed, the table is
+    the same, and importing twice adds nothing."""
+    extra = """  - {name: Li+ on a PVDF-HFP chain, kind: binding, host: {name: PVDF-HFP, units: 2},
+     guest: Li+, sites: F, poses: 2, keep: 1, tiers: [fast]}
+  - {name: Li+ hop along PVDF-HFP, kind: barrier, path_type: pvdf-hfp-chain, images: 3,
+     fmax: 0.1, tiers: [fast]}
+"""
+    first = workdir / "first"
+    first.mkdir()
+    path = tiered_campaign(first, extra)
+    proc = cli("run", str(path), "--tier", "fast", "--workers", "2", cwd=first)
+    assert proc.returncode == 0, proc.stderr + proc.stdout
+    table = pd.read_csv(first / "results/tiered/fast/quantities.csv")
+    assert table["value_eV"].notna().all(), table
+    proc = cli("export", str(path), "-o", "calcs.json", cwd=first)
+    assert proc.returncode == 0, proc.stderr
+    assert "1 paths" in proc.stdout and "0 calculations" not in proc.stdout
+    second = workdir / "second"
+    second.mkdir()
+    path2 = tiered_campaign(second, extra)
+    proc = cli("import", str(first / "calcs.json"), cwd=second)
+    assert proc.returncode == 0 and "added" in proc.stdout, proc.stderr
+    stored = ResultStore(second / "results/screening.db")
+    n = stored.count()
+    again = ResultStore(second / "results/screening.db").import_file(first / "calcs.json")
+    assert again == {"calculations": 0, "poses": 0, "paths": 0}
+    proc = cli("run", str(path2), "--tier", "fast", cwd=second)
+    assert proc.returncode == 0, proc.stderr + proc.stdout
+    assert ResultStore(second / "results/screening.db").count() == n  # computed nothing
+    rerun = pd.read_csv(second / "results/tiered/fast/quantities.csv")
+    pd.testing.assert_series_equal(rerun["value_eV"], table["value_eV"])
+    # a damaged export file is a sentence, not a traceback
+    (second / "bad.json").write_text("{not json")
+    proc = cli("import", "bad.json", cwd=second)
+    assert proc.returncode == 2 and "cannot read bad.json" in proc.stderr
+
+
+@pytest.mark.parametrize("seed", SEEDS, ids=lambda p: p.stem)
+def test_seed_campaigns_validate_at_every_tier(seed):
+    """Every seed campaign is valid at each of its tiers; each ordering names its quantities
+    and every quantity with a paper value names its source."""
+    first = load_campaign(seed, check_only=True)
+    assert first.tiers and first.tiers[0] == "fast" and first.method.is_xtb
+    for tier in first.tiers[1:]:
+        c = load_campaign(seed, check_only=True, tier=tier)
+        assert not c.method.is_xtb
+    assert first.notes.orderings
+    assert all(p.source for p in first.notes.papers.values())
+
+
+SHIPPED = sorted((ROOT / "results").glob("seed*/calculations.json"))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("export", SHIPPED, ids=lambda p: p.parent.name)
+def test_shipped_seed_results_load_back(export, workdir):
+    """The shipped calculations of a seed campaign, loaded into a fresh database, give the
+    shipped tables (every tier that has one) without computing anything."""
+    campaign = next(s for s in SEEDS if s.stem.startswith(export.parent.name))
+    db = workdir / "fresh.db"
+    added = api.import_results(export, db)
+    assert added["calculations"] > 0
+    for csv in sorted(export.parent.glob("*/quantities.csv")):
+        shipped = pd.read_csv(csv)
+        table = api.quantities(load_campaign(campaign, check_only=False, tier=csv.parent.name),
+                               db=db)
+        pd.testing.assert_series_equal(table["value_eV"], shipped["value_eV"],
+                                       check_names=False, atol=1e-6)
+
+
+def test_keys_that_read_as_numbers_are_stored(tmp_path):
+    """A hex key such as '29451793e5160441' reads as a float, which ASE refuses as a string
+    (the structure key of an NEB image hit it). A structure whose key reads as a number is
+    stored, found, exported and imported; other keys are stored as before."""
+    import re
+
+    from screening.engines import single_point
+    from screening.geometry import Molecule
+    from screening.methods import get_method
+    from screening.specs import calc_key
+    from screening.store import public_key, stored_key
+
+    method = get_method("gfn2-xtb")
+    numeric = re.compile(r"^[0-9]+(e[0-9]+)?$")
+    for i in range(20000):  # about 1 key in 700 reads as a number
+        mol = Molecule(("H", "H"), ((0.0, 0.0, 0.0), (0.0, 0.0, 0.7 + 1e-5 * i)), 0, 1)
+        if numeric.match(mol.key()):
+            break
+    assert numeric.match(mol.key()) and stored_key(mol.key()) == f"k:{mol.key()}"
+    assert public_key(f"k:{mol.key()}") == mol.key()
+    key = calc_key(mol, method)
+    assert stored_key("0a1b2c3d4e5f6789") == "0a1b2c3d4e5f6789"
+    store = ResultStore(tmp_path / "a.db")
+    store.put(mol, method, single_point(mol, method).to_dict())
+    assert store.get(mol, method) is not None
+    assert list(store.dataframe()["calc_key"]) == [key]
+    assert store.export(tmp_path / "x.json", [key])["calculations"] == 1
+    fresh = ResultStore(tmp_path / "b.db")
+    assert fresh.import_file(tmp_path / "x.json")["calculations"] == 1
+    assert fresh.get(mol, method).energy == store.get(mol, method).energy
