@@ -33,6 +33,7 @@ EPILOG = """examples:
   screening run workflows/seed003_silica_pvdf_hfp.yaml --tier fast   # a seed paper, GFN2-xTB
   screening import results/seed003/calculations.json # load shipped calculations
   screening export workflows/seed003_silica_pvdf_hfp.yaml -o calcs.json   # and write them
+  screening report workflows/seed003_silica_pvdf_hfp.yaml   # every tier beside the paper
 
 energies: Hartree in the database, eV in tables; negative binding = bound.
 files: results/screening.db (results), results/fireworks_store.json (local queue),
@@ -116,6 +117,11 @@ def _parser() -> argparse.ArgumentParser:
                     "results/seed003/calculations.json")
     ex.add_argument("--tier", action="append", help="only this tier (repeatable; default all)")
     db_opt(ex)
+    rp = sub.add_parser("report", help="every tier of a campaign beside the papers' values: "
+                        "tables, orderings and figures from stored energies (computes nothing)")
+    rp.add_argument("campaign")
+    rp.add_argument("-o", "--output", help="folder (default results/<campaign name>)")
+    db_opt(rp)
     im = sub.add_parser("import", help="load an exported file into the results database "
                         "(records already stored are kept)")
     im.add_argument("file", nargs="+")
@@ -293,6 +299,18 @@ def cmd_export(a: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(a: argparse.Namespace) -> int:
+    from .campaign import load_campaign
+    from .collect import report
+    from .store import ResultStore
+
+    store = ResultStore(a.db, create=False, writable=False)
+    output = a.output or f"results/{load_campaign(a.campaign, check_only=True).name}"
+    for path in report(a.campaign, store, output, print):
+        print(f"  wrote {path}")
+    return 0
+
+
 def cmd_import(a: argparse.Namespace) -> int:
     from .api import import_results
 
@@ -393,7 +411,7 @@ def cmd_sizes(a: argparse.Namespace) -> int:
 COMMANDS = {"run": cmd_run, "validate": cmd_validate, "submit": cmd_submit,
             "status": cmd_status, "results": cmd_results, "species": cmd_species, "hosts": cmd_hosts,
             "path-types": cmd_path_types, "sizes": cmd_sizes, "doctor": cmd_doctor,
-            "export": cmd_export, "import": cmd_import}
+            "export": cmd_export, "import": cmd_import, "report": cmd_report}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -8,6 +8,7 @@ missing, rather than stopping the collection.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -182,6 +183,83 @@ def plot_profile(result: PathResult, path: str | Path) -> Path:
     ax.set_xlabel("image (0 = initial state)")
     ax.set_ylabel(f"E − E(initial) / eV\n[{result.method}]", fontsize=8)
     ax.axhline(0, color="grey", lw=0.6)
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path, dpi=120)
+    return path
+
+
+def report(campaign_file: str | Path, store: ResultStore, output: str | Path,
+           say: Callable[[str], None] | None = None) -> list[Path]:
+    """Every tier of a campaign side by side with the papers: per tier its outputs
+    (:func:`write_outputs` under ``output/<tier>``), and in ``output`` ``summary.csv`` (one row
+    per quantity: the paper's value, then ours at each tier, each column named by its tier and
+    method), ``orderings.csv`` (each ordering's verdict at each tier) and ``summary.png``.
+    Computes nothing: values come from ``store``."""
+    from .campaign import load_campaign
+    from .campaign.papers import check_orderings, headline
+
+    out = Path(output)
+    first = load_campaign(campaign_file)
+    tiers = list(first.tiers) or [""]
+    columns: dict[str, dict[str, float | None]] = {}
+    verdicts: dict[str, list[str]] = {}
+    written: list[Path] = []
+    for tier in tiers:
+        c = first if tier == first.tier else load_campaign(campaign_file, tier=tier)
+        table = collect(c, store)
+        written += write_outputs(table, out / tier if tier else out, c.name, c, store)
+        label = f"{tier}: {c.method.label}" if tier else c.method.label
+        columns[label] = {name: headline(table, name) if name not in c.notes.elsewhere else None
+                          for name in table["of"].drop_duplicates()}
+        verdicts[label] = list(check_orderings(table, c.notes)["reproduced"])
+        if say:
+            done = sum(v is not None for v in columns[label].values())
+            say(f"{c.name} tier {tier or '(one)'}: {done} of {len(columns[label])} quantities "
+                f"have a value at {c.method.label}")
+    names = list(dict.fromkeys(n for col in columns.values() for n in col))
+    papers = first.notes.papers
+    summary = pd.DataFrame({
+        "quantity": names,
+        "paper_eV": [papers[n].value_eV if n in papers else None for n in names],
+        **{label: [col.get(n) for n in names] for label, col in columns.items()},
+        "paper_source": [papers[n].source if n in papers else "" for n in names]})
+    out.mkdir(parents=True, exist_ok=True)
+    summary.to_csv(out / "summary.csv", index=False, float_format="%.4f")
+    orderings = check_orderings(pd.DataFrame(columns=["of", "kind", "value_eV"]), first.notes)
+    orderings = orderings.drop(columns=["ours_eV", "reproduced"])
+    for label, v in verdicts.items():
+        orderings[f"reproduced ({label})"] = v
+    orderings.to_csv(out / "orderings.csv", index=False)
+    written += [out / "summary.csv", out / "orderings.csv",
+                plot_summary(summary, out / "summary.png", f"{first.name}: ours and the paper's")]
+    return written
+
+
+def plot_summary(summary: pd.DataFrame, path: str | Path, title: str) -> Path:
+    """Grouped horizontal bars: ours at each tier, and the paper's value as a diamond."""
+    tiers = [c for c in summary.columns if c not in ("quantity", "paper_eV", "paper_source")]
+    n = len(summary)
+    fig = Figure(figsize=(8, 0.45 * max(n, 2) + 1.5))
+    ax = fig.subplots()
+    height = 0.8 / max(len(tiers), 1)
+    palette = ["#3b6ea8", "#c0504d", "#9bbb59", "#8064a2"]
+    y = np.arange(n)
+    for k, tier in enumerate(tiers):
+        values = pd.to_numeric(summary[tier], errors="coerce").to_numpy(dtype=float)
+        ax.barh(y + (k - (len(tiers) - 1) / 2) * height, np.nan_to_num(values), height,
+                color=palette[k % len(palette)], label=tier)
+    paper = pd.to_numeric(summary["paper_eV"], errors="coerce").to_numpy(dtype=float)
+    known = np.isfinite(paper)
+    if known.any():
+        ax.plot(paper[known], y[known], "D", color="black", ms=6, label="paper")
+    ax.set_yticks(y)
+    ax.set_yticklabels(summary["quantity"], fontsize=8)
+    ax.axvline(0, color="black", lw=0.8)
+    ax.invert_yaxis()
+    ax.set_xlabel("energy / eV (bars absent: not computed at that tier)")
+    ax.set_title(title, fontsize=10)
+    ax.legend(loc="best", fontsize=7)
     fig.tight_layout()
     path = Path(path)
     fig.savefig(path, dpi=120)

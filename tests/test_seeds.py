@@ -118,6 +118,21 @@ def test_tiers_papers_orderings_end_to_end(workdir):
     assert dft.set_index("quantity").loc["Li+ binding to water", "missing"] != ""
     assert list(pd.read_csv(workdir / "results/tiered/fast/quantities.csv")["of"]) == \
         ["Li+ binding to water", "Li+ to water again"]
+    # the report: both tiers side by side with the paper, computing nothing
+    n = ResultStore(workdir / "results/screening.db").count()
+    proc = cli("report", str(path), "-o", "report", cwd=workdir)
+    assert proc.returncode == 0, proc.stderr
+    assert ResultStore(workdir / "results/screening.db").count() == n
+    summary = pd.read_csv(workdir / "report/summary.csv").set_index("quantity")
+    assert list(summary.columns) == ["paper_eV", "fast: GFN2-xTB", "dft: B3LYP-D3BJ/sto-3g",
+                                     "paper_source"]
+    assert summary.loc["Li+ binding to water", "fast: GFN2-xTB"] == pytest.approx(
+        row["value_eV"], abs=1e-4)
+    assert pd.isna(summary.loc["Li+ binding to water", "dft: B3LYP-D3BJ/sto-3g"])
+    verdicts = pd.read_csv(workdir / "report/orderings.csv")
+    assert list(verdicts.iloc[0][["reproduced (fast: GFN2-xTB)",
+                                  "reproduced (dft: B3LYP-D3BJ/sto-3g)"]]) == ["no", "incomplete"]
+    assert (workdir / "report/summary.png").stat().st_size > 10_000
 
 
 @pytest.mark.parametrize("change, where", [
