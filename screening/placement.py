@@ -23,12 +23,12 @@ from __future__ import annotations
 from typing import Callable
 
 import numpy as np
-from ase.calculators.calculator import CalculatorError
 
-from .engines.xtb import xtb_relaxed
+from .engines.xtb import relax_all
 from .errors import InputError
 from .geometry import (Molecule, bond_graph, combined_charge_multiplicity, rotation_onto,
                        superpose, vdw_radius)
+from .settings import current_settings
 from .specs import Host, Pose, Site
 
 MIN_CLASH_SCALE = 0.4
@@ -168,17 +168,23 @@ def place(host: Host, guest: Molecule, sites: list[str] | tuple[str, ...], n_pos
     parts = [range(n), range(n, n + guest.natoms)]
     bonding = _fragment_graphs(Molecule.from_arrays(
         hm.symbols + guest.symbols, np.vstack([hm.positions, guest.positions])), parts)
-    poses: list[Pose] = []
-    for i, (site, gpos, scale) in enumerate(candidates):
+    starts = []
+    for site, gpos, _scale in candidates:
         start = Molecule.from_arrays(hm.symbols + guest.symbols,
                                      np.vstack([hm.positions, gpos]), charge, mult,
                                      name=f"{guest.name or guest.formula}@{host.name}")
         start.validate(start.name)
-        try:
-            final, energy = xtb_relaxed(start, 0.1, 300, fixed, relax)
-        except CalculatorError as exc:  # tblite's SCF did not converge: drop the pose, say so
-            say(f"  pose {i + 1}/{len(candidates)} ({site}): GFN2-xTB failed ({exc}); dropped")
+        starts.append(start)
+    workers = current_settings().workers
+    if workers > 1 and len(starts) > 1:
+        say(f"  relaxing {len(starts)} candidate poses, {min(workers, len(starts))} at a time")
+    poses: list[Pose] = []
+    relaxed = relax_all(starts, 0.1, 300, fixed, relax, workers)
+    for i, ((site, _gpos, scale), outcome) in enumerate(zip(candidates, relaxed)):
+        if isinstance(outcome, str):  # tblite's SCF did not converge: drop the pose, say so
+            say(f"  pose {i + 1}/{len(candidates)} ({site}): {outcome}; dropped")
             continue
+        final, energy = outcome
         if _fragment_graphs(final, parts) != bonding:  # a fragment gained or lost a bond
             say(f"  pose {i + 1}/{len(candidates)} ({site}): bonds changed on relaxation; dropped")
             continue

@@ -44,6 +44,8 @@ class Settings:
         ``always`` or ``never``.
     cache_dir : folder for built hosts (default ``$XDG_CACHE_HOME/screening`` or
         ``~/.cache/screening``); never the installed package or the checkout.
+    workers : processes that relax a placement's candidate poses side by side, one thread
+        each (``SCREENING_WORKERS``; ``screening run --workers`` sets it).
     """
 
     db: str = "results/screening.db"
@@ -52,6 +54,7 @@ class Settings:
     max_memory_mb: int = 0
     energy_check: str = "gpu"
     cache_dir: str = ""
+    workers: int = 1
 
     def __post_init__(self) -> None:
         if self.device not in DEVICES:
@@ -61,6 +64,8 @@ class Settings:
                              f"{self.energy_check!r}")
         if self.threads < 0 or self.max_memory_mb < 0:
             raise ValueError("threads and max_memory_mb must be >= 0")
+        if self.workers < 1:
+            raise ValueError("workers must be >= 1")
         if not self.cache_dir:
             object.__setattr__(self, "cache_dir", _default_cache_dir(os.environ))
 

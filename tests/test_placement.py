@@ -153,3 +153,20 @@ quantities:
     assert sorted(p.name for p in workdir.rglob("*")) == ["c.yaml"]
     with pytest.raises(AssertionError, match="ran GFN2-xTB"):  # the guard itself works
         main(["run", "c.yaml"])
+
+
+def test_poses_relaxed_side_by_side_are_the_same_poses():
+    """Candidate poses relaxed by two spawned processes give the same poses, to the last bit,
+    as one after another (each relaxation runs on one thread)."""
+    from screening.settings import current_settings, use_settings
+
+    host = get_host("PVDF-HFP", units=1, hfp_units=0)
+    li = get_species("Li+").molecule()
+    runs = []
+    for workers in (1, 2):
+        with use_settings(current_settings().replace(workers=workers)):
+            runs.append(place(host, li, ["F"], n_poses=3, keep=3, seed=3))
+    assert len(runs[0]) == len(runs[1]) >= 1
+    for a, b in zip(*runs):
+        assert a.xtb_eV == b.xtb_eV
+        assert np.array_equal(np.asarray(a.molecule.positions), np.asarray(b.molecule.positions))

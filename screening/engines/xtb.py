@@ -46,6 +46,34 @@ def xtb_relaxed(mol: Molecule, fmax: float = 0.05, steps: int = 1000,
     return Molecule.from_atoms(atoms, mol.charge, mol.multiplicity, name=mol.name), energy
 
 
+def _relax_one(args: tuple) -> tuple[Molecule, float] | str:
+    """One relaxation of :func:`relax_all` (a pool task): the result, or tblite's failure as
+    text."""
+    from ase.calculators.calculator import CalculatorError
+
+    mol, fmax, steps, fixed, relax = args
+    try:
+        return xtb_relaxed(mol, fmax, steps, fixed, relax, deterministic=True)
+    except CalculatorError as exc:  # tblite's SCF did not converge
+        return f"GFN2-xTB failed ({exc})"
+
+
+def relax_all(molecules: list[Molecule], fmax: float, steps: int, fixed: list[int] | None,
+              relax: bool = True, workers: int = 1) -> list[tuple[Molecule, float] | str]:
+    """:func:`xtb_relaxed` of each molecule, one thread each, ``workers`` at a time in spawned
+    processes (a process forked after OpenMP has run hangs). A relaxation that fails gives its
+    reason as text. The result does not depend on ``workers``."""
+    tasks = [(m, fmax, steps, fixed, relax) for m in molecules]
+    if workers <= 1 or len(tasks) <= 1:
+        return [_relax_one(t) for t in tasks]
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(min(workers, len(tasks)),
+                             mp_context=multiprocessing.get_context("spawn")) as pool:
+        return list(pool.map(_relax_one, tasks))
+
+
 def xtb_energy(mol: Molecule, gradient: bool = False) -> tuple[float, np.ndarray | None]:
     """GFN2-xTB single point: energy (Hartree) and gradient (Hartree/Bohr, one row per real
     atom) if asked for. Ghost atoms are left out (xTB has no basis to lend them)."""

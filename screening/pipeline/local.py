@@ -110,7 +110,7 @@ def run_local(campaign: Campaign, db: str | None = None, store: str | os.PathLik
     settings : the environment's choices (threads, device, memory) for every calculation of
         this run (default: ``current_settings()``).
     """
-    settings = settings or current_settings()
+    settings = (settings or current_settings()).replace(workers=workers)
     with use_settings(settings):
         return _run_local(campaign, db, store, output, workers, progress, settings)
 
