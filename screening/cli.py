@@ -262,9 +262,19 @@ def cmd_status(a: argparse.Namespace) -> int:
 
 
 def cmd_results(a: argparse.Namespace) -> int:
+    from pathlib import Path
+
     from .store import ResultStore
 
-    store = ResultStore(a.db, create=False, writable=False)  # never creates a database
+    shipped = Path("results") / str(a.campaign) / "calculations.json"
+    hint = (f"the calculations of {a.campaign} ship in {shipped}: 'screening import {shipped}' "
+            "loads them") if a.campaign and shipped.exists() else ""
+    try:
+        store = ResultStore(a.db, create=False, writable=False)  # never creates a database
+    except EnvironmentFault as exc:
+        if hint:
+            raise EnvironmentFault(f"{exc}; {hint}") from None
+        raise
     if a.quantities:
         from .campaign import load_campaign
         from .collect import collect, format_orderings, format_table
@@ -287,6 +297,8 @@ def cmd_results(a: argparse.Namespace) -> int:
     elif a.format == "json":
         text = json.dumps(json.loads(df.to_json(orient="records")), indent=1)
     print(text if len(df) or a.format != "table" else "no results")
+    if hint and not len(df):
+        print(hint, file=sys.stderr)
     return 0
 
 
