@@ -199,12 +199,15 @@ def export_results(campaign: str | os.PathLike, file: str | os.PathLike,
     ``file`` (ASE JSON, text) for :func:`import_results`; returns the counts written."""
     from .collect import campaign_keys
 
+    from .campaign import Resolver
+
     store = ResultStore(db, create=False, writable=False)
-    first = load_campaign(campaign)
+    resolver = Resolver()
+    first = load_campaign(campaign, resolver=resolver)
     keys: dict[str, list[str]] = {"calculations": [], "poses": [], "paths": []}
     for tier in tiers or list(first.tiers) or [None]:
         found = campaign_keys(first if tier in (None, first.tier) else
-                              load_campaign(campaign, tier=tier), store)
+                              load_campaign(campaign, tier=tier, resolver=resolver), store)
         for k, v in found.items():
             keys[k] += v
     return store.export(file, keys["calculations"], keys["poses"], keys["paths"])

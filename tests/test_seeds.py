@@ -283,3 +283,31 @@ def test_keys_that_read_as_numbers_are_stored(tmp_path):
     fresh = ResultStore(tmp_path / "b.db")
     assert fresh.import_file(tmp_path / "x.json")["calculations"] == 1
     assert fresh.get(mol, method).energy == store.get(mol, method).energy
+
+
+def test_shells_and_guest_references_are_kept(workdir, monkeypatch):
+    """A campaign's GFN2-xTB shells are made once: a second load (a new resolver, as in a new
+    process) reads them from the cache and gives the same structures; a damaged cache file is
+    made again."""
+    from screening import complexes
+    from screening.settings import current_settings
+
+    path = workdir / "shell.yaml"
+    path.write_text("""name: shells
+method: gfn2-xtb
+structures:
+  Li+(H2O)2:
+    shell: {ion: Li+, ligands: [H2O, H2O], candidates: 2}
+quantities:
+  - {name: Li+ desolvation from (H2O)2, kind: desolvation, complex: Li+(H2O)2}
+""")
+    first = [m.key() for m, _ in load_campaign(path).calculations()]
+    made = sorted((Path(current_settings().cache_dir) / "complexes").glob("shell-*.json"))
+    assert made
+    real_shell = complexes.shell
+    monkeypatch.setattr(complexes, "shell", lambda *a, **k: pytest.fail("shell made again"))
+    assert [m.key() for m, _ in load_campaign(path).calculations()] == first
+    monkeypatch.setattr(complexes, "shell", real_shell)
+    for f in made:
+        f.write_text("{damaged")
+    assert [m.key() for m, _ in load_campaign(path).calculations()] == first

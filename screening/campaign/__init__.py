@@ -151,12 +151,15 @@ class Campaign:
 
 
 def load_campaign(path: str | Path, check_only: bool = False,
-                  cache_dir: str | Path | None = None, tier: str | None = None) -> Campaign:
+                  cache_dir: str | Path | None = None, tier: str | None = None,
+                  resolver: Resolver | None = None) -> Campaign:
     """Read, check and resolve a campaign file.
 
     Parameters
     ----------
     tier : of a campaign with ``tiers:``, the one to load (default: the first).
+    resolver : one to share between loads (of several tiers), so that what it built once is
+        reused; default a new one.
     check_only : validation only: hosts from the caches or built unrelaxed, no GFN2-xTB, no
         file written (see :mod:`.resolve`). The campaign is then for listing, not for running.
     cache_dir : user cache of built hosts (default: the settings').
@@ -204,7 +207,7 @@ def load_campaign(path: str | Path, check_only: bool = False,
     if not isinstance(gpu, bool):
         raise ctx.error("must be true or false", raw, "gpu", "gpu")
     gpu = gpu or bool(chosen and chosen.gpu)
-    resolver = Resolver(check_only, cache_dir)
+    resolver = resolver or Resolver(check_only, cache_dir)
     parts: dict = {}
     notes = Annotations()
     structures = load_structures(ctx, raw, path.parent, resolver, parts)

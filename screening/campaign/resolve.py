@@ -5,14 +5,25 @@ caches, :mod:`screening.hosts.cache`) and every placed guest's reference is rela
 GFN2-xTB, so that pose rows are consistently DFT//GFN2-xTB. ``screening validate`` resolves
 with ``check_only``: hosts come from the caches, or are built without their relaxation, nothing
 is written and no xTB runs; the names, sites and fits it checks are the same.
+
+Shells and guest references, being deterministic, are kept once made: in memory for the
+resolver's life (a report loads a campaign once per tier) and as JSON under
+``<cache_dir>/complexes`` (keyed by a hash of every input and the package version), so a
+campaign loads in seconds the second time. A damaged file there is made again.
 """
 
 from __future__ import annotations
 
+import json
+import os
 from pathlib import Path
+from typing import Callable
 
 from ..geometry import Molecule
+from ..hashing import content_hash
 from ..specs import Host, Part
+
+Built = tuple[Molecule, tuple[Part, ...]]
 
 
 class Resolver:
@@ -28,6 +39,33 @@ class Resolver:
         self.check_only = check_only
         self.cache_dir = cache_dir
         self._hosts: dict[str, Host] = {}
+        self._built: dict[str, Built] = {}
+
+    def _kept(self, what: str, inputs: object, build: Callable[[], Built]) -> Built:
+        """``build()``, or what it gave before for the same ``inputs`` (memory, then disk)."""
+        from .. import __version__
+        from ..settings import current_settings
+
+        key = content_hash([what, __version__, inputs], sort_keys=True)
+        if key in self._built:
+            return self._built[key]
+        path = Path(current_settings().cache_dir) / "complexes" / f"{what}-{key}.json"
+        try:
+            d = json.loads(path.read_text())
+            made = (Molecule.from_dict(d["molecule"]), tuple(Part.from_dict(p)
+                                                             for p in d["parts"]))
+        except (OSError, ValueError, KeyError, TypeError):
+            made = build()
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                tmp = path.with_suffix(f".{os.getpid()}.tmp")
+                tmp.write_text(json.dumps({"molecule": made[0].to_dict(),
+                                           "parts": [p.to_dict() for p in made[1]]}))
+                tmp.replace(path)
+            except OSError:  # a read-only cache only costs the time to make it again
+                pass
+        self._built[key] = made
+        return made
 
     def host(self, name: str, options: dict) -> Host:
         """The library host ``name`` built with ``options`` (once per campaign)."""
@@ -51,12 +89,17 @@ class Resolver:
             if self.check_only:
                 mol, parts = host_shell_candidates(host, ion, ligands, donors or [], 1, seed)[0]
             else:
-                mol, parts = host_shell(host, ion, ligands, donors or [], candidates, 1,
-                                        seed)[0]
+                mol, parts = self._kept(
+                    "shell", [ion.to_dict(), [x.to_dict() for x in ligands], candidates, seed,
+                              host.molecule.to_dict(), list(donors or [])],
+                    lambda: host_shell(host, ion, ligands, donors or [], candidates, 1,
+                                       seed)[0])
         elif self.check_only:
             mol, parts = shell_candidates(ion, ligands, 1, seed)[0]
         else:
-            mol, parts = shell(ion, ligands, candidates, 1, seed)[0]
+            mol, parts = self._kept(
+                "shell", [ion.to_dict(), [x.to_dict() for x in ligands], candidates, seed],
+                lambda: shell(ion, ligands, candidates, 1, seed)[0])
         return Molecule(mol.symbols, mol.positions, mol.charge, mol.multiplicity, name=name), parts
 
     def guest_reference(self, guest: Molecule, label: str) -> Molecule:
@@ -69,6 +112,7 @@ class Resolver:
         if not self.check_only:
             from ..engines.xtb import xtb_relaxed
 
-            relaxed = xtb_relaxed(guest, deterministic=True)[0]
+            relaxed = self._kept("guest", guest.to_dict(),
+                                 lambda: (xtb_relaxed(guest, deterministic=True)[0], ()))[0]
         return Molecule(relaxed.symbols, relaxed.positions, guest.charge, guest.multiplicity,
                         name=f"{label} (GFN2-xTB)")
