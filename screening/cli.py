@@ -79,6 +79,9 @@ def _parser() -> argparse.ArgumentParser:
 
     size_opt(r)
     tier_opt(r)
+    r.add_argument("--only", action="append", metavar="QUANTITY",
+                   help="run only this quantity (repeatable): a long campaign over several "
+                   "sittings, its stored calculations the checkpoint")
     v = sub.add_parser("validate", help="check a campaign file and list its calculations")
     v.add_argument("campaign")
     size_opt(v)
@@ -174,6 +177,8 @@ def cmd_run(a: argparse.Namespace) -> int:
     settings = _settings(threads=a.threads, device=a.device, db=a.db)
     with use_settings(settings):
         campaign = load_campaign(a.campaign, tier=a.tier)
+        if a.only:
+            campaign = campaign.only(a.only)
         campaign.check_size(a.max_calculations)
         use_embedded_store(a.store or DEFAULT_STORE)
         table = run_local(campaign, a.db, a.store, a.output, a.workers,

@@ -174,6 +174,9 @@ def test_bad_tiers_and_papers_refused(workdir):
             load_campaign(path, check_only=True)
         assert "tiered.yaml" in str(exc.value)
     # the command line: exit 2, nothing written
+    path.write_text(text)
+    proc = cli("run", str(path), "--tier", "dft", "--only", "Li+ to water again", cwd=workdir)
+    assert proc.returncode == 2 and "tier dft leaves it out (its tiers: fast)" in proc.stderr
     path.write_text(text.replace("tiers: [fast]", "tiers: [slow]"))
     proc = cli("run", str(path), cwd=workdir)
     assert proc.returncode == 2 and "unknown tier 'slow'" in proc.stderr

@@ -139,6 +139,20 @@ class Campaign:
                    source=d.get("source", ""), tier=d.get("tier", ""),
                    tiers=tuple(d.get("tiers", ())), notes=Annotations.from_dict(d.get("notes")))
 
+    def only(self, names: list[str]) -> "Campaign":
+        """The campaign with only the quantities ``names`` (InputError for a name it lacks or
+        that its tier leaves out)."""
+        known = {q.name for q in self.quantities}
+        for n in names:
+            if n not in known:
+                where = (f"; tier {self.tier} leaves it out (its tiers: "
+                         f"{', '.join(self.notes.elsewhere[n])})" if n in self.notes.elsewhere
+                         else f"; its quantities: {', '.join(sorted(known))}")
+                raise InputError(f"--only {n!r}: no such quantity at this tier{where}",
+                                 self.source)
+        return replace(self, quantities=[q for q in self.quantities if q.name in names],
+                       notes=replace(self.notes, elsewhere={}))
+
     @property
     def results_folder(self) -> str:
         """Where its tables go by default: ``results/<name>`` (``/<tier>`` for a tiered one)."""
