@@ -46,6 +46,19 @@ def water_dimer():
     return a.get_chemical_symbols(), a.positions.tolist()
 
 
+LI_WATER_STRUCTURES = """structures:
+  water:
+    file: h2o.xyz
+  Li+H2O:
+    file: li_h2o.xyz
+    charge: 1
+    fragments:
+      - {name: Li+, atoms: [0], charge: 1, reference: Li+}
+      - {name: H2O, atoms: "1-3", reference: water}
+"""
+"""The ``structures:`` block of Li+·H2O (li_h2o.xyz) and water (h2o.xyz) in a campaign file."""
+
+
 def small_campaign(folder: Path, basis: str = "def2-svp", name: str = "tiny",
                    with_dimer: bool = False) -> Path:
     """A campaign: Li+·H2O binding (counterpoise, relaxed water reference) [+ water dimer]."""
@@ -54,16 +67,7 @@ def small_campaign(folder: Path, basis: str = "def2-svp", name: str = "tiny",
     text = f"""name: {name}
 method: {{preset: screening, basis: {basis}}}
 counterpoise: true
-structures:
-  water:
-    file: h2o.xyz
-  Li+H2O:
-    file: li_h2o.xyz
-    charge: 1
-    fragments:
-      - {{name: Li+, atoms: [0], charge: 1, reference: Li+}}
-      - {{name: H2O, atoms: "1-3", reference: water}}
-"""
+""" + LI_WATER_STRUCTURES
     quantities = "quantities:\n  - {name: Li+ binding to water, kind: binding, complex: Li+H2O}\n"
     if with_dimer:
         write_xyz_text(folder / "dimer.xyz", *water_dimer())

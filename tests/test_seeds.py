@@ -16,7 +16,7 @@ from screening.campaign import load_campaign
 from screening.errors import InputError
 from screening.store import ResultStore
 
-from .conftest import LI_H2O, ROOT, WATER, write_xyz_text
+from .conftest import LI_H2O, LI_WATER_STRUCTURES, ROOT, WATER, write_xyz_text
 
 ENV = {**os.environ, "PYTHONPATH": str(ROOT), "SCREENING_THREADS": "1"}
 SEEDS = sorted((ROOT / "workflows").glob("seed*.yaml"))
@@ -43,16 +43,7 @@ counterpoise: true
 tiers:
   fast: {{method: gfn2-xtb}}
   dft: {{method: {{preset: screening, basis: sto-3g}}}}
-structures:
-  water:
-    file: h2o.xyz
-  Li+H2O:
-    file: li_h2o.xyz
-    charge: 1
-    fragments:
-      - {{name: Li+, atoms: [0], charge: 1, reference: Li+}}
-      - {{name: H2O, atoms: "1-3", reference: water}}
-quantities:
+{LI_WATER_STRUCTURES}quantities:
   - {{name: Li+ binding to water, kind: binding, complex: Li+H2O,
      paper: {{value_eV: -1.5, source: "test paper, Fig. 1"}}}}
   - {{name: Li+ to water again, kind: reaction, tiers: [fast],
