@@ -233,9 +233,32 @@ def report(campaign_file: str | Path, store: ResultStore, output: str | Path,
     for label, v in verdicts.items():
         orderings[f"reproduced ({label})"] = v
     orderings.to_csv(out / "orderings.csv", index=False)
-    written += [out / "summary.csv", out / "orderings.csv",
+    (out / "summary.md").write_text(summary_markdown(first.name, summary, orderings))
+    written += [out / "summary.csv", out / "orderings.csv", out / "summary.md",
                 plot_summary(summary, out / "summary.png", f"{first.name}: ours and the paper's")]
     return written
+
+
+def summary_markdown(name: str, summary: pd.DataFrame, orderings: pd.DataFrame) -> str:
+    """The summary and the orderings' verdicts as Markdown tables (eV, 2 decimals, – where a
+    tier has no value)."""
+    def cell(v: object) -> str:
+        return "–" if v is None or (isinstance(v, float) and not np.isfinite(v)) else \
+            f"{v:.2f}" if isinstance(v, float) else str(v)
+
+    cols = [c for c in summary.columns if c != "paper_source"]
+    lines = [f"**{name}** (eV)", "", "| " + " | ".join(cols) + " |",
+             "|" + "---|" * len(cols)]
+    lines += ["| " + " | ".join(cell(r[c]) for c in cols) + " |"
+              for _, r in summary.iterrows()]
+    verdict_cols = [c for c in orderings.columns if c.startswith("reproduced")]
+    if len(orderings):
+        lines += ["", "| published ordering | " + " | ".join(
+            c.replace("reproduced (", "").rstrip(")") for c in verdict_cols) + " |",
+                  "|" + "---|" * (len(verdict_cols) + 1)]
+        lines += [f"| {r['claim']} | " + " | ".join(str(r[c]) for c in verdict_cols) + " |"
+                  for _, r in orderings.iterrows()]
+    return "\n".join(lines) + "\n"
 
 
 def plot_summary(summary: pd.DataFrame, path: str | Path, title: str) -> Path:

@@ -124,6 +124,9 @@ def test_tiers_papers_orderings_end_to_end(workdir):
     assert list(verdicts.iloc[0][["reproduced (fast: GFN2-xTB)",
                                   "reproduced (dft: B3LYP-D3BJ/sto-3g)"]]) == ["no", "incomplete"]
     assert (workdir / "report/summary.png").stat().st_size > 10_000
+    markdown = (workdir / "report/summary.md").read_text()
+    assert f"| Li+ binding to water | -1.50 | {row['value_eV']:.2f} | – |" in markdown
+    assert "| Li+ binds to water (an ordering that holds) | no | incomplete |" in markdown
 
 
 @pytest.mark.parametrize("change, where", [
