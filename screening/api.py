@@ -197,18 +197,13 @@ def export_results(campaign: str | os.PathLike, file: str | os.PathLike,
                    ) -> dict[str, int]:
     """Write the stored records behind a campaign's tables (every tier unless ``tiers``) to
     ``file`` (ASE JSON, text) for :func:`import_results`; returns the counts written."""
+    from .campaign import load_every_tier
     from .collect import campaign_keys
 
-    from .campaign import Resolver
-
     store = ResultStore(db, create=False, writable=False)
-    resolver = Resolver()
-    first = load_campaign(campaign, resolver=resolver)
     keys: dict[str, list[str]] = {"calculations": [], "poses": [], "paths": []}
-    for tier in tiers or list(first.tiers) or [None]:
-        found = campaign_keys(first if tier in (None, first.tier) else
-                              load_campaign(campaign, tier=tier, resolver=resolver), store)
-        for k, v in found.items():
+    for c in load_every_tier(campaign, tiers):
+        for k, v in campaign_keys(c, store).items():
             keys[k] += v
     return store.export(file, keys["calculations"], keys["poses"], keys["paths"])
 

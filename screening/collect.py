@@ -196,19 +196,17 @@ def report(campaign_file: str | Path, store: ResultStore, output: str | Path,
     per quantity: the paper's value, then ours at each tier, each column named by its tier and
     method), ``orderings.csv`` (each ordering's verdict at each tier) and ``summary.png``.
     Computes nothing: values come from ``store``."""
-    from .campaign import Resolver, load_campaign
+    from .campaign import load_every_tier
     from .campaign.papers import check_orderings, headline
 
     out = Path(output)
-    resolver = Resolver()
-    first = load_campaign(campaign_file, resolver=resolver)
-    tiers = list(first.tiers) or [""]
+    campaigns = load_every_tier(campaign_file)
+    first = campaigns[0]
     columns: dict[str, dict[str, float | None]] = {}
     verdicts: dict[str, list[str]] = {}
     written: list[Path] = []
-    for tier in tiers:
-        c = first if tier == first.tier else load_campaign(campaign_file, tier=tier,
-                                                            resolver=resolver)
+    for c in campaigns:
+        tier = c.tier
         table = collect(c, store)
         written += write_outputs(table, out / tier if tier else out, c.name, c, store)
         label = f"{tier}: {c.method.label}" if tier else c.method.label

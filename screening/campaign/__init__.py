@@ -71,7 +71,7 @@ from .resolve import Resolver
 from .schema import load_quantities, load_structures
 from .yamlfile import check_keys, parse_indices, read_yaml
 
-__all__ = ["Campaign", "Resolver", "load_campaign", "parse_indices"]
+__all__ = ["Campaign", "Resolver", "load_campaign", "load_every_tier", "parse_indices"]
 
 
 MAX_CALCULATIONS = 5000
@@ -162,6 +162,18 @@ class Campaign:
         """Content hash of what the campaign computes (name, method, quantities)."""
         d = self.to_dict()
         return content_hash([d["name"], d["method"], d["quantities"]], sort_keys=True)
+
+
+def load_every_tier(path: str | Path, tiers: list[str] | None = None) -> list[Campaign]:
+    """The campaign at each of ``tiers`` (default: all its tiers; one campaign if it has none),
+    loaded with one resolver so that what is built for one tier is reused by the next."""
+    resolver = Resolver()
+    first = load_campaign(path, resolver=resolver)
+    wanted = tiers or list(first.tiers)
+    if not wanted:
+        return [first]
+    return [first if t == first.tier else load_campaign(path, tier=t, resolver=resolver)
+            for t in wanted]
 
 
 def load_campaign(path: str | Path, check_only: bool = False,
