@@ -87,18 +87,20 @@ class EngineCalculator(Calculator):
     implemented_properties = ["energy", "forces"]
 
     def __init__(self, method: Method, charge: int, multiplicity: int, counter: list[int],
-                 settings: Settings | None = None, **kwargs) -> None:
+                 settings: Settings | None = None, model: frozenset[int] = frozenset(),
+                 **kwargs) -> None:
         super().__init__(**kwargs)
         self.method, self.charge, self.multiplicity = method, charge, multiplicity
         self.settings = settings
         self.counter = counter
+        self.model = model  # the ONIOM region every image shares (empty: none)
         self.last: tuple[Molecule, dict] | None = None
 
     def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes) -> None:
         from .engines import single_point
 
         super().calculate(atoms, properties, system_changes)
-        mol = Molecule.from_atoms(self.atoms, self.charge, self.multiplicity)
+        mol = _molecule(self.atoms, self.charge, self.multiplicity, self.model)
         result = single_point(mol, self.method, gradient=True, settings=self.settings)
         self.counter[0] += 1
         self.last = (mol, result.to_dict())
@@ -130,6 +132,14 @@ def xtb_calculator(charge: int, multiplicity: int, counter: list[int]) -> Calcul
             return super().calculate(*args, **kwargs)
 
     return Counted(method="GFN2-xTB", charge=charge, multiplicity=multiplicity, verbosity=0)
+
+
+def _molecule(atoms: Atoms, charge: int, multiplicity: int, model: frozenset[int],
+              name: str = "") -> Molecule:
+    """The structure of one image, with the ONIOM region the path's endpoints carry."""
+    from dataclasses import replace
+
+    return replace(Molecule.from_atoms(atoms, charge, multiplicity, name=name), model=model)
 
 
 def _atoms(mol: Molecule) -> Atoms:
@@ -182,10 +192,11 @@ def relaxed_endpoints(spec: PathSpec, method: Method, workdir: Path,
         for stage, relax in stages:
             cached = workdir / f"{label}_{stage}.xyz"
             if cached.exists():
-                mol = read_xyz(cached, mol.charge, mol.multiplicity, name=mol.name)
+                mol = replace(read_xyz(cached, mol.charge, mol.multiplicity, name=mol.name),
+                              model=mol.model)
                 continue
             t0 = time.perf_counter()
-            mol = relax(mol)
+            mol = replace(relax(mol), model=mol.model)
             write_xyz(mol, cached)
             say(f"{spec.name}: {label} state relaxed with "
                 f"{'GFN2-xTB' if stage == 'xtb' else method.label} in "
@@ -272,7 +283,7 @@ def run_path(spec: PathSpec, method: Method, workdir: str | Path, energy: Energy
                 e = xtb_calculator(q, m, counter).get_potential_energy(a)
             a.calc = EndpointCalculator(e)
         elif spec.mode == "dft":
-            a.calc = EngineCalculator(method, q, m, counter, settings)
+            a.calc = EngineCalculator(method, q, m, counter, settings, spec.initial.model)
         else:
             a.calc = xtb_calculator(q, m, counter)
     opt = FIRE(neb, logfile=None)
@@ -310,7 +321,7 @@ def _final_energies(spec: PathSpec, band: list[Atoms], e_ini: float, e_fin: floa
     computed: list[tuple[Molecule, dict]] = []
     q, m = spec.initial.charge, spec.initial.multiplicity
     for i, a in enumerate(band[1:-1], start=1):
-        mol = Molecule.from_atoms(a, q, m, name=f"{spec.name} image {i}")
+        mol = _molecule(a, q, m, spec.initial.model, name=f"{spec.name} image {i}")
         calc = a.calc
         if isinstance(calc, EngineCalculator) and calc.last and calc.last[0].key() == mol.key():
             computed.append((mol, calc.last[1]))

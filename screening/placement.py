@@ -33,6 +33,10 @@ from .specs import Host, Pose, Site
 
 MIN_CLASH_SCALE = 0.4
 CLASH_SCALES = (0.65, 0.55, 0.45, MIN_CLASH_SCALE)
+RANK_FMAX = 0.1
+"""Force threshold (eV/Å) to which every kept pose is relaxed before it is ranked."""
+RANK_STEPS = 300
+"""BFGS steps a pose may take to reach ``RANK_FMAX`` (per stage of the funnel)."""
 
 
 def _rotation(rng: np.random.Generator) -> np.ndarray:
@@ -153,11 +157,15 @@ def _final_site(host: Host, mol: Molecule, site: str) -> str:
 
 def place(host: Host, guest: Molecule, sites: list[str] | tuple[str, ...], n_poses: int = 8,
           keep: int = 3, seed: int = 7, relax: bool = True, rmsd_threshold: float = 0.5,
-          progress: Callable[[str], None] | None = None) -> list[Pose]:
+          progress: Callable[[str], None] | None = None,
+          screen_fmax: float | None = None) -> list[Pose]:
     """The ``keep`` best distinct poses of ``guest`` at ``sites`` of ``host``, ranked by GFN2-xTB.
 
     The complex's charge is the sum of host and guest charges; its multiplicity, with all
     unpaired electrons parallel, host + guest − 1. Host atoms stay fixed if ``host.frozen``.
+    Every pose kept is relaxed to ``RANK_FMAX``. With ``screen_fmax`` (eV/Å, looser) and more
+    than ``2 × keep`` candidates, a funnel: all are relaxed only to ``screen_fmax``, and the best
+    ``2 × keep`` distinct ones are relaxed on to ``RANK_FMAX`` and ranked.
     """
     say = progress or (lambda _m: None)
     hm = host.molecule
@@ -176,27 +184,22 @@ def place(host: Host, guest: Molecule, sites: list[str] | tuple[str, ...], n_pos
         start.validate(start.name)
         starts.append(start)
     workers = current_settings().workers
+    funnel = relax and screen_fmax is not None and len(starts) > 2 * keep
+    fmax = screen_fmax if funnel else RANK_FMAX
     if workers > 1 and len(starts) > 1:
         say(f"  relaxing {len(starts)} candidate poses, {min(workers, len(starts))} at a time")
-    poses: list[Pose] = []
-    relaxed = relax_all(starts, 0.1, 300, fixed, relax, workers)
-    for i, ((site, _gpos, scale), outcome) in enumerate(zip(candidates, relaxed)):
-        if isinstance(outcome, str):  # tblite's SCF did not converge: drop the pose, say so
-            say(f"  pose {i + 1}/{len(candidates)} ({site}): {outcome}; dropped")
-            continue
-        final, energy = outcome
-        if _fragment_graphs(final, parts) != bonding:  # a fragment gained or lost a bond
-            say(f"  pose {i + 1}/{len(candidates)} ({site}): bonds changed on relaxation; dropped")
-            continue
-        fsite = _final_site(host, final, site)
-        poses.append(Pose(final, site, 0, n, energy, scale, fsite))
-        say(f"  pose {i + 1}/{len(candidates)} ({site} → {fsite}): GFN2-xTB rank energy "
-            f"{energy:.3f} eV")
-    poses.sort(key=lambda p: p.xtb_eV)
-    distinct: list[Pose] = []
-    for p in poses:
-        if all(guest_rmsd(p, q) > rmsd_threshold for q in distinct):
-            distinct.append(p)
+    if funnel:
+        say(f"  funnel: {len(starts)} candidates to {fmax} eV/Å first")
+    poses = _relaxed_ranked(host, starts, [(c[0], c[2]) for c in candidates], fmax, fixed,
+                            relax, workers, bonding, say)
+    if funnel:
+        shortlist = _distinct(poses, rmsd_threshold)[:2 * keep]
+        say(f"  funnel: the {len(shortlist)} best distinct of {len(poses)} on to "
+            f"{RANK_FMAX} eV/Å")
+        poses = _relaxed_ranked(host, [p.molecule for p in shortlist],
+                                [(p.site, p.clash_scale) for p in shortlist], RANK_FMAX,
+                                fixed, relax, workers, bonding, say)
+    distinct = _distinct(poses, rmsd_threshold)
     if not distinct:
         raise InputError(f"no pose of {guest.name or guest.formula} at {', '.join(sites)} of "
                          f"{host.name} survived relaxation", field="sites")
@@ -206,3 +209,37 @@ def place(host: Host, guest: Molecule, sites: list[str] | tuple[str, ...], n_pos
         mol = Molecule(p.molecule.symbols, p.molecule.positions, charge, mult, name=name)
         out.append(Pose(mol, p.site, rank, n, p.xtb_eV, p.clash_scale, p.final_site))
     return out
+
+
+def _relaxed_ranked(host: Host, starts: list[Molecule], origins: list[tuple[str, float]],
+                    fmax: float, fixed: list[int], relax: bool, workers: int, bonding,
+                    say: Callable[[str], None]) -> list[Pose]:
+    """``starts`` relaxed with GFN2-xTB to ``fmax`` (eV/Å) and sorted by energy (eV);
+    ``origins``: each start's (site, clash scale). A pose whose relaxation failed or whose
+    fragments changed their bonds is dropped, with a line saying why."""
+    n = host.molecule.natoms
+    parts = [range(n), range(n, starts[0].natoms)] if starts else []
+    poses: list[Pose] = []
+    relaxed = relax_all(starts, fmax, RANK_STEPS, fixed, relax, workers)
+    for i, ((site, scale), outcome) in enumerate(zip(origins, relaxed)):
+        if isinstance(outcome, str):  # tblite's SCF did not converge: drop the pose, say so
+            say(f"  pose {i + 1}/{len(starts)} ({site}): {outcome}; dropped")
+            continue
+        final, energy = outcome
+        if _fragment_graphs(final, parts) != bonding:  # a fragment gained or lost a bond
+            say(f"  pose {i + 1}/{len(starts)} ({site}): bonds changed on relaxation; dropped")
+            continue
+        fsite = _final_site(host, final, site)
+        poses.append(Pose(final, site, 0, n, energy, scale, fsite))
+        say(f"  pose {i + 1}/{len(starts)} ({site} → {fsite}): GFN2-xTB rank energy "
+            f"{energy:.3f} eV")
+    return sorted(poses, key=lambda p: p.xtb_eV)
+
+
+def _distinct(poses: list[Pose], rmsd_threshold: float) -> list[Pose]:
+    """``poses`` (best first) without the near-duplicates of better ones (guest RMSD, Å)."""
+    distinct: list[Pose] = []
+    for p in poses:
+        if all(guest_rmsd(p, q) > rmsd_threshold for q in distinct):
+            distinct.append(p)
+    return distinct

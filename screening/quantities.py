@@ -40,6 +40,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, ClassVar
 
+import numpy as np
 from ase.units import Hartree
 
 from .geometry import Molecule
@@ -510,8 +511,9 @@ def with_oniom_regions(q: Quantity, method: Method, source: str | None = None) -
     """``q`` with the ONIOM high-level region of ``method`` set on its structures (no change
     for a single-level method).
 
-    A binding or desolvation grows its region from every fragment but the largest (the host
-    or shell): the complex carries it, and so do its fragments, their ghost partners and the
+    A barrier's region is grown from its mobile atoms in both endpoints and shared by every
+    image (:func:`path_with_oniom_region`). A binding or desolvation grows its region from
+    every fragment but the largest (the host or shell): the complex carries it, and so do its fragments, their ghost partners and the
     fragments' relaxed references (the same atoms of each), so every term of the energy has the
     same region. Placements get theirs pose by pose (:meth:`Placement.pose_quantity` through
     this function). Other kinds are refused (InputError naming ``method.oniom``).
@@ -523,10 +525,12 @@ def with_oniom_regions(q: Quantity, method: Method, source: str | None = None) -
 
     if method.oniom_radius is None or isinstance(q, Placement):
         return q
+    if isinstance(q, Barrier):
+        return replace(q, path=path_with_oniom_region(q.path, method, source))
     if not isinstance(q, Binding):
-        raise InputError(f"quantity {q.name!r}: ONIOM is available for binding, adsorption and "
-                         f"desolvation quantities (placements included), not {q.kind} yet",
-                         source, field="method.oniom")
+        raise InputError(f"quantity {q.name!r}: ONIOM is available for binding, adsorption, "
+                         f"desolvation and barrier quantities (placements included), not "
+                         f"{q.kind} yet", source, field="method.oniom")
     by_size = sorted(q.fragments, key=lambda f: len(f.atoms))
     core = sorted(a for f in by_size[:-1] for a in f.atoms)
     region = model_region(q.complex, core, method.oniom_radius, method.oniom_extend, source)
@@ -541,3 +545,41 @@ def with_oniom_regions(q: Quantity, method: Method, source: str | None = None) -
             ref = replace(ref, model=frozenset(k for k, a in enumerate(f.atoms) if a in region))
         fragments.append(replace(f, reference=ref))
     return replace(q, complex=replace(q.complex, model=region), fragments=tuple(fragments))
+
+
+ONIOM_MOVED = 0.5
+"""Å: atoms that move further than this between a path's endpoints seed its ONIOM region
+(when the path does not name its mobile ion)."""
+
+
+def path_with_oniom_region(path: PathSpec, method: Method, source: str | None = None
+                           ) -> PathSpec:
+    """``path`` with one ONIOM region on both endpoints (so on every image): the regions of
+    ``method``'s radius around the mobile atoms (the path's, else those that move more than
+    ``ONIOM_MOVED``) in the initial and in the final state, joined
+    and closed over the bonds of both (no cut either structure forbids). The region is fixed
+    by atom, so the band's energy surface stays continuous as the ion moves."""
+    from dataclasses import replace
+
+    from .engines.oniom import model_region
+    from .errors import InputError
+
+    from .neb import endpoint_shifts
+
+    mobile = list(path.mobile) or np.flatnonzero(
+        endpoint_shifts(path.initial, path.final, path.fixed) > ONIOM_MOVED).tolist()
+    if not mobile:
+        raise InputError(f"path {path.name!r}: ONIOM grows its region from the atoms that move, "
+                         f"and no atom moves more than {ONIOM_MOVED} Å between the endpoints",
+                         source, field="method.oniom")
+    ends = (path.initial, path.final)
+    region = frozenset().union(*(model_region(m, mobile, method.oniom_radius,
+                                              method.oniom_extend, source) for m in ends))
+    while True:  # closing the union in one structure may open a cut in the other
+        grown = region
+        for m in ends:
+            grown = model_region(m, sorted(grown), 0.0, method.oniom_extend, source)
+        if grown == region:
+            return replace(path, initial=replace(path.initial, model=region),
+                           final=replace(path.final, model=region))
+        region = grown

@@ -154,20 +154,24 @@ class PlacementSpec:
     guest_parts: tuple[Part, ...] = ()
     mode: str = "place"
     separation: float = 0.0
+    screen_fmax: float | None = None
 
     def key(self) -> str:
         """Content hash: host geometry, guest, sites and sampling settings (the guest's parts,
-        mode and separation only where they differ from a single placed guest)."""
+        mode and separation only where they differ from a single placed guest, the funnel's
+        ``screen_fmax`` only where set)."""
         d = self.to_dict()
         d.pop("host_molecule")
         d.pop("guest")
-        for k in ("guest_parts", "mode", "separation"):
+        for k in ("guest_parts", "mode", "separation", "screen_fmax"):
             d.pop(k, None)
         host_key = self.host_molecule.key() if self.host_molecule else ""
         payload: list = [host_key, self.guest.key(), d]
         if self.guest_parts or self.mode != "place":
             payload.append([[p.to_dict() for p in self.guest_parts], self.mode,
                             self.separation])
+        if self.screen_fmax is not None:
+            payload.append({"screen_fmax": self.screen_fmax})
         return content_hash(payload, sort_keys=True, default=str)
 
     def to_dict(self) -> dict:
@@ -179,6 +183,8 @@ class PlacementSpec:
         if self.guest_parts or self.mode != "place":  # the layout of one placed guest stays
             d.update(guest_parts=[p.to_dict() for p in self.guest_parts], mode=self.mode,
                      separation=self.separation)
+        if self.screen_fmax is not None:
+            d["screen_fmax"] = self.screen_fmax
         return d
 
     @classmethod
@@ -188,7 +194,7 @@ class PlacementSpec:
                    d["seed"], d["relax"], d["rmsd_threshold"],
                    Molecule.from_dict(d["host_molecule"]) if d.get("host_molecule") else None,
                    tuple(Part.from_dict(p) for p in d.get("guest_parts", ())),
-                   d.get("mode", "place"), d.get("separation", 0.0))
+                   d.get("mode", "place"), d.get("separation", 0.0), d.get("screen_fmax"))
 
     def parts(self) -> tuple[Part, ...]:
         """The parts of a placed complex: the host, then the guest's (host atoms first)."""

@@ -170,3 +170,32 @@ def test_poses_relaxed_side_by_side_are_the_same_poses():
     for a, b in zip(*runs):
         assert a.xtb_eV == b.xtb_eV
         assert np.array_equal(np.asarray(a.molecule.positions), np.asarray(b.molecule.positions))
+
+
+def test_funnel_relaxes_only_the_shortlist_to_the_ranking_threshold():
+    """With ``screen_fmax`` all candidates stop at the loose threshold, only the best 2 × keep go
+    on; the pose kept is a minimum to RANK_FMAX and matches the best pose of the full search."""
+    from screening.engines.xtb import xtb_energy
+    from screening.placement import RANK_FMAX
+
+    host = get_host("PVDF-HFP", units=1, hfp_units=0)
+    li = get_species("Li+").molecule()
+    lines: list[str] = []
+    funnel = place(host, li, ["F"], n_poses=6, keep=1, seed=3, screen_fmax=0.4,
+                   progress=lines.append)
+    assert any("funnel: the 2 best distinct of" in line for line in lines), lines
+    full = place(host, li, ["F"], n_poses=6, keep=1, seed=3)
+    assert abs(funnel[0].xtb_eV - full[0].xtb_eV) < 0.05
+    _, grad = xtb_energy(funnel[0].molecule, gradient=True)
+    forces = np.linalg.norm(grad, axis=1) * 51.422  # Eh/Bohr -> eV/Å
+    free = range(host.molecule.natoms if host.frozen else 0, funnel[0].molecule.natoms)
+    assert forces[list(free)].max() <= RANK_FMAX * 1.01
+
+
+def test_screen_fmax_tighter_than_ranking_is_refused(workdir):
+    from screening.campaign import load_campaign
+
+    (workdir / "f.yaml").write_text(campaign_text(", screen_fmax: 0.05"))
+    with pytest.raises(InputError, match=r"f.yaml:\d+: quantities\[0\]\.screen_fmax: "
+                                         r"screen_fmax must be looser"):
+        load_campaign(workdir / "f.yaml")

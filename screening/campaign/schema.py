@@ -289,7 +289,7 @@ class Entry:
 
 HOP_KEYS = frozenset({"path_type", "from", "to", "active_radius", "prerelax"})
 PLACEMENT_KEYS = frozenset({"host", "guest", "guests", "split", "sites", "poses", "keep",
-                            "seed", "relax"})
+                            "seed", "relax", "screen_fmax"})
 SALT_KEYS = frozenset({"host", "salt", "separation", "sites", "contact_sites", "poses", "seed"})
 COMMON_KEYS = frozenset({"name", "kind", "description", "paper", "tiers"})
 HOST_OPTIONS = {"cluster": str, "nodes": int, "centre": str, "multiplicity": int, "units": int,
@@ -401,6 +401,7 @@ def load_placement(e: Entry) -> Placement:
     sites = site_names(e, host, q.get("sites", ["endo"] if "endo" in host.sites else ["exo"]))
     counts = search_counts(e, 8, 3)
     relax = e.flag("relax", True)
+    screen_fmax = load_screen_fmax(e)
     split = tuple(load_split(e, parts))
     try:
         combined_charge_multiplicity(host.molecule, guest, f"{host.name} + {guest.name}")
@@ -412,8 +413,23 @@ def load_placement(e: Entry) -> Placement:
         guest = e.resolver.guest_reference(guest, label)
     spec = PlacementSpec(hname, tuple(sorted(opts.items())), guest, tuple(sites),
                          counts["poses"], counts["keep"], counts["seed"], relax,
-                         host_molecule=host.molecule, guest_parts=parts)
+                         host_molecule=host.molecule, guest_parts=parts,
+                         screen_fmax=screen_fmax)
     return Placement(e.name, spec, e.counterpoise, e.description, e.kind, split)
+
+
+def load_screen_fmax(e: Entry) -> float | None:
+    """``screen_fmax:`` (eV/Å): the funnel's first, looser GFN2-xTB threshold; it must lie
+    above the ranking threshold ``RANK_FMAX``. Absent: every pose relaxed to ``RANK_FMAX``."""
+    from ..placement import RANK_FMAX
+
+    if "screen_fmax" not in e.q:
+        return None
+    v = get_positive(e.ctx, e.q, "screen_fmax", e.path, RANK_FMAX)
+    if v <= RANK_FMAX:
+        raise e.error(f"screen_fmax must be looser (larger) than the ranking threshold "
+                      f"{RANK_FMAX} eV/Å, got {v:g}", "screen_fmax", field="screen_fmax")
+    return v
 
 
 def load_guests(e: Entry) -> tuple[Molecule, tuple[Part, ...], str]:

@@ -33,7 +33,25 @@ def single_point(molecule: Molecule, method: Method, gradient: bool = False,
 def relaxed(molecule: Molecule, method: Method, fixed: tuple[int, ...] = (),
             settings: Settings | None = None) -> tuple[Molecule, float]:
     """``molecule`` relaxed at ``method`` (``fixed`` atoms held) and its energy in Hartree:
-    geomeTRIC on PySCF, or ASE's BFGS on GFN2-xTB."""
+    geomeTRIC on PySCF, ASE's BFGS on GFN2-xTB, and ASE's BFGS (to 0.05 eV/Å) on the ONIOM
+    energy of a structure that carries a region."""
+    if method.oniom_radius is not None and molecule.model:
+        from dataclasses import replace
+
+        from ase.constraints import FixAtoms
+        from ase.optimize import BFGS
+        from ase.units import Hartree
+
+        from ..neb import EngineCalculator
+
+        atoms = molecule.to_atoms()
+        if fixed:
+            atoms.set_constraint(FixAtoms(indices=list(fixed)))
+        atoms.calc = EngineCalculator(method, molecule.charge, molecule.multiplicity, [0],
+                                      settings, molecule.model)
+        BFGS(atoms, logfile=None).run(fmax=0.05, steps=500)
+        final = Molecule.from_atoms(atoms, molecule.charge, molecule.multiplicity, molecule.name)
+        return replace(final, model=molecule.model), atoms.get_potential_energy() / Hartree
     if method.is_xtb:
         from ase.units import Hartree
 
