@@ -199,3 +199,19 @@ def test_screen_fmax_tighter_than_ranking_is_refused(workdir):
     with pytest.raises(InputError, match=r"f.yaml:\d+: quantities\[0\]\.screen_fmax: "
                                          r"screen_fmax must be looser"):
         load_campaign(workdir / "f.yaml")
+
+
+def test_funnel_is_part_of_the_placement_key_only_when_set():
+    from dataclasses import replace
+
+    from screening.specs import PlacementSpec
+
+    host = get_host("PVDF-HFP", units=1, hfp_units=0)
+    spec = PlacementSpec("PVDF-HFP", (("units", 1),), get_species("Li+").molecule(), ("F",),
+                         host_molecule=host.molecule)
+    funnel = replace(spec, screen_fmax=0.3)
+    assert "screen_fmax" not in spec.to_dict()
+    assert funnel.key() != spec.key() != replace(spec, screen_fmax=0.4).key()
+    back = PlacementSpec.from_dict(funnel.to_dict())
+    assert back.screen_fmax == 0.3 and back.key() == funnel.key()
+    assert PlacementSpec.from_dict(spec.to_dict()).key() == spec.key()
