@@ -1,9 +1,12 @@
 """ONIOM(B3LYP-D3(BJ)/def2-SVP : GFN2-xTB) against full DFT on one binding energy, per radius.
 
-    OMP_NUM_THREADS=2 .venv/bin/python benchmarks/oniom.py [--radii 3 4 5] [--db bench.db]
+    OMP_NUM_THREADS=2 .venv/bin/python benchmarks/oniom.py [--system li-pvdf] [--radii 3 4 5]
+                                                           [--db bench.db]
 
-The system: Li⁺ on the H-capped PVDF-HFP 4-0 oligomer (26 atoms) at its middle F, the complex
-relaxed with GFN2-xTB. The binding energy is counterpoise-corrected with frozen fragments (five
+The systems: ``li-pvdf``, Li⁺ on the H-capped PVDF-HFP 4-0 oligomer (26 atoms) at its middle F,
+the complex relaxed with GFN2-xTB; ``li-pdoa``, Li⁺ on the P(DOA) dimer (42 atoms) at its
+carbonyl O, the best of 4 GFN2-xTB-relaxed poses (the pose of seed 004's "Li+ on P(DOA)", so
+with ``--db results/screening.db`` the full-DFT single points are the campaign's). The binding energy is counterpoise-corrected with frozen fragments (five
 single points) at the screening level, in full DFT and with ONIOM at each radius. Energies are
 stored in ``--db`` (default benchmarks/oniom.db), so an interrupted run resumes; the times are
 those of the calculations this run made (a stored one shows its first wall time). Prints one
@@ -38,20 +41,38 @@ def complex_structure():
     return Molecule(relaxed.symbols, relaxed.positions, 1, 1, name=mol.name)
 
 
+def pdoa_complex():
+    """Li⁺ on the P(DOA) dimer: the best of 4 poses at its carbonyl O (seed 7), as placed by
+    seed 004's "Li+ on P(DOA)"."""
+    from screening.hosts import get_host
+    from screening.placement import place
+    from screening.species import get_species
+
+    host = get_host("P(DOA)", units=2)
+    pose, = place(host, get_species("Li+").molecule(), ["carbonyl_O"], n_poses=4, keep=1, seed=7)
+    return pose.molecule
+
+
+SYSTEMS = {"li-pvdf": (complex_structure, "PVDF-HFP 4-0"), "li-pdoa": (pdoa_complex, "P(DOA)_2")}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--radii", type=float, nargs="+", default=[3.0, 4.0, 5.0])
     ap.add_argument("--db", default="benchmarks/oniom.db")
     ap.add_argument("--skip-full", action="store_true")
+    ap.add_argument("--system", choices=sorted(SYSTEMS), default="li-pvdf")
     args = ap.parse_args()
     from screening.methods import get_method
     from screening.quantities import Binding, Fragment, evaluate, with_oniom_regions
     from screening.store import ResultStore
 
-    mol = complex_structure()
+    build, host_name = SYSTEMS[args.system]
+    mol = build()
     n = mol.natoms
-    q = Binding("Li+ on PVDF-HFP 4-0", mol, (Fragment("PVDF-HFP", tuple(range(n - 1)), 0, 1),
-                                            Fragment("Li+", (n - 1,), 1, 1)), counterpoise=True)
+    q = Binding(f"Li+ on {host_name}", mol, (Fragment(host_name, tuple(range(n - 1)), 0, 1),
+                                             Fragment("Li+", (n - 1,), 1, 1)),
+                counterpoise=True)
     store = ResultStore(args.db)
     levels = [] if args.skip_full else [("full DFT", get_method("screening"))]
     levels += [(f"ONIOM {r:g} Å", get_method({"preset": "screening",
