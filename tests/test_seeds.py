@@ -217,6 +217,16 @@ def test_export_import_then_rerun_computes_nothing(workdir):
     assert proc.returncode == 2 and "cannot read bad.json" in proc.stderr
 
 
+def test_export_from_a_missing_database_is_a_sentence(workdir):
+    """Exporting from a database that does not exist exits 3 naming the file, and neither the
+    database nor the export file is created."""
+    path = tiered_campaign(workdir)
+    proc = cli("export", str(path), "-o", "calcs.json", "--db", "nowhere.db", cwd=workdir)
+    assert proc.returncode == 3, proc.stderr
+    assert "nowhere.db" in proc.stderr and "Traceback" not in proc.stderr
+    assert not (workdir / "nowhere.db").exists() and not (workdir / "calcs.json").exists()
+
+
 @pytest.mark.parametrize("seed", SEEDS, ids=lambda p: p.stem)
 def test_seed_campaigns_validate_at_every_tier(seed):
     """Every seed campaign is valid at each of its tiers; each ordering names its quantities
