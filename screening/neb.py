@@ -30,8 +30,9 @@ from typing import Callable
 import numpy as np
 from ase import Atoms
 from ase.calculators.calculator import Calculator, all_changes
-from ase.units import Bohr, Hartree
+from ase.units import Hartree
 
+from .engines.calculator import EngineCalculator, structure_of
 from .errors import InputError, ScreeningError
 from .geometry import Molecule
 from .methods import Method
@@ -81,33 +82,6 @@ def check_endpoints(initial: Molecule, final: Molecule, source: str | None = Non
                          f"{IDENTICAL_ANGSTROM} Å)", source)
 
 
-class EngineCalculator(Calculator):
-    """ASE calculator over the PySCF engine: energy (eV) and forces (eV/Å) of one image."""
-
-    implemented_properties = ["energy", "forces"]
-
-    def __init__(self, method: Method, charge: int, multiplicity: int, counter: list[int],
-                 settings: Settings | None = None, model: frozenset[int] = frozenset(),
-                 **kwargs) -> None:
-        super().__init__(**kwargs)
-        self.method, self.charge, self.multiplicity = method, charge, multiplicity
-        self.settings = settings
-        self.counter = counter
-        self.model = model  # the ONIOM region every image shares (empty: none)
-        self.last: tuple[Molecule, dict] | None = None
-
-    def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes) -> None:
-        from .engines import single_point
-
-        super().calculate(atoms, properties, system_changes)
-        mol = _molecule(self.atoms, self.charge, self.multiplicity, self.model)
-        result = single_point(mol, self.method, gradient=True, settings=self.settings)
-        self.counter[0] += 1
-        self.last = (mol, result.to_dict())
-        self.results["energy"] = result.energy * Hartree
-        self.results["forces"] = -np.asarray(result.gradient) * Hartree / Bohr
-
-
 class EndpointCalculator(Calculator):
     """A fixed endpoint: its stored energy (eV) whatever rigid rotation NEB applies to it."""
 
@@ -132,14 +106,6 @@ def xtb_calculator(charge: int, multiplicity: int, counter: list[int]) -> Calcul
             return super().calculate(*args, **kwargs)
 
     return Counted(method="GFN2-xTB", charge=charge, multiplicity=multiplicity, verbosity=0)
-
-
-def _molecule(atoms: Atoms, charge: int, multiplicity: int, model: frozenset[int],
-              name: str = "") -> Molecule:
-    """The structure of one image, with the ONIOM region the path's endpoints carry."""
-    from dataclasses import replace
-
-    return replace(Molecule.from_atoms(atoms, charge, multiplicity, name=name), model=model)
 
 
 def _atoms(mol: Molecule) -> Atoms:
@@ -321,7 +287,7 @@ def _final_energies(spec: PathSpec, band: list[Atoms], e_ini: float, e_fin: floa
     computed: list[tuple[Molecule, dict]] = []
     q, m = spec.initial.charge, spec.initial.multiplicity
     for i, a in enumerate(band[1:-1], start=1):
-        mol = _molecule(a, q, m, spec.initial.model, name=f"{spec.name} image {i}")
+        mol = structure_of(a, q, m, spec.initial.model, name=f"{spec.name} image {i}")
         calc = a.calc
         if isinstance(calc, EngineCalculator) and calc.last and calc.last[0].key() == mol.key():
             computed.append((mol, calc.last[1]))

@@ -273,3 +273,20 @@ quantities:
     assert {(p["model_atoms"], p["link_atoms"], p["real_atoms"]) for p in plans} == {(7, 0, 10)}
     assert rows["oniom"]["value_eV"] == pytest.approx(rows["full"]["value_eV"], abs=0.01)
     assert 0.02 < rows["oniom"]["value_eV"] < 0.5
+
+
+def test_relaxation_on_the_oniom_energy_keeps_its_region():
+    """``engines.relaxed`` at an ONIOM method relaxes on the two-layer energy: the structure comes
+    back with its region, below 0.05 eV/Å on the ONIOM forces, and lower in energy."""
+    from screening.engines import relaxed
+
+    method = replace(HF, oniom_radius=2.5)
+    mol = li_butanol()
+    mol = replace(mol, model=model_region(mol, [mol.natoms - 1], 2.5))
+    start = compute_oniom(mol, method).energy
+    final, energy = relaxed(mol, method, fixed=tuple(range(mol.natoms - 1)))
+    assert final.model == mol.model
+    result = compute_oniom(final, method, gradient=True)
+    assert energy == pytest.approx(result.energy, abs=1e-10) and energy < start
+    force = np.linalg.norm(np.asarray(result.gradient)[-1]) * 27.211386 / Bohr  # eV/Å on Li+
+    assert force < 0.05
