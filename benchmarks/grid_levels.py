@@ -31,7 +31,8 @@ def run_level(level: int, work: Path, workers: int) -> tuple[pd.Series, float]:
     campaign = work / f"quickstart_grid{level}.yaml"
     campaign.write_text(text.replace("method: screening",
                                      f"method: {{preset: screening, grid_level: {level}}}", 1)
-                        .replace("name: quickstart", f"name: quickstart_grid{level}", 1))
+                        .replace("name: quickstart", f"name: quickstart_grid{level}", 1)
+                        .replace("file: ../", f"file: {ROOT}/"))  # the copy lives elsewhere
     db = work / f"grid{level}.db"
     proc = subprocess.run([sys.executable, "-m", "screening.cli", "run", str(campaign),
                            "--workers", str(workers), "--db", str(db),
