@@ -17,13 +17,11 @@ def relaxed(molecule: Molecule, method: Method, fixed: tuple[int, ...] = (),
     geomeTRIC on PySCF, ASE's BFGS on GFN2-xTB, and ASE's BFGS (to 0.05 eV/Å) on the ONIOM
     energy of a structure that carries a region."""
     if method.oniom_radius is not None and molecule.model:
-        from dataclasses import replace
-
         from ase.constraints import FixAtoms
         from ase.optimize import BFGS
         from ase.units import Hartree
 
-        from .calculator import EngineCalculator
+        from .calculator import EngineCalculator, structure_of
 
         atoms = molecule.to_atoms()
         if fixed:
@@ -31,8 +29,9 @@ def relaxed(molecule: Molecule, method: Method, fixed: tuple[int, ...] = (),
         atoms.calc = EngineCalculator(method, molecule.charge, molecule.multiplicity, [0],
                                       settings, molecule.model)
         BFGS(atoms, logfile=None).run(fmax=0.05, steps=500)
-        final = Molecule.from_atoms(atoms, molecule.charge, molecule.multiplicity, molecule.name)
-        return replace(final, model=molecule.model), atoms.get_potential_energy() / Hartree
+        final = structure_of(atoms, molecule.charge, molecule.multiplicity, molecule.model,
+                             molecule.name)
+        return final, atoms.get_potential_energy() / Hartree
     if method.is_xtb:
         from ase.units import Hartree
 
