@@ -4,8 +4,8 @@
 Every geometry is made from code, reproducibly:
 
 * species: RDKit ETKDG (seed 7) + MMFF94 lowest conformer (TFSI⁻: lowest trans and lowest cis),
-  then relaxed with geomeTRIC at B3LYP-D3(BJ)/def2-SVP with density fitting (the ``screening``
-  preset); single ions are atoms at the origin;
+  then relaxed with geomeTRIC at B3LYP-D3(BJ)/def2-SVP with density fitting on grid level 3
+  (the ``screening-grid3`` preset); single ions are atoms at the origin;
 * complexes: Li⁺ put 1.85 Å from the carbonyl O along the C=O axis (carbonates), bidentate on
   two sulfonyl O (TFSI⁻, pre-relaxed with GFN2-xTB), or linear O–Li–O between two EC, then
   relaxed at the same level.
@@ -34,7 +34,7 @@ from screening.data import species_dir
 from screening.species import build_from_smiles, get_species, tfsi_conformer
 
 HERE = Path(__file__).resolve().parent
-METHOD = PRESETS["screening"]
+METHOD = PRESETS["screening-grid3"]  # the level the shipped structures were relaxed at
 LEVEL = "B3LYP-D3BJ/def2-SVP(DF)"
 
 

@@ -275,6 +275,34 @@ quantities:
     assert 0.02 < rows["oniom"]["value_eV"] < 0.5
 
 
+def test_oniom_barrier_with_no_atom_moving_far_is_refused(workdir, capsys):
+    """Endpoints that differ (Li⁺ 0.4 Å along the O···O line) but move no atom more than
+    0.5 Å leave ONIOM nothing to grow its region from: refused before any compute, naming the
+    file and ``method.oniom``."""
+    from screening.cli import main
+
+    from .conftest import write_xyz_text
+
+    waters = [("O", 0, 0, 0), ("H", -0.587, 0.757, 0), ("H", -0.587, -0.757, 0),
+              ("O", 5.0, 0, 0), ("H", 5.587, 0.757, 0), ("H", 5.587, -0.757, 0)]
+    for name, x in (("a", 2.3), ("b", 2.7)):
+        atoms = [("Li", x, 0, 0)] + waters
+        write_xyz_text(workdir / f"{name}.xyz", [a[0] for a in atoms], [a[1:] for a in atoms],
+                       charge=1)
+    (workdir / "near.yaml").write_text("""name: near
+method: {functional: hf, basis: sto-3g, dispersion: null, oniom: {radius: 2.5}}
+structures:
+  A: {file: a.xyz, charge: 1}
+  B: {file: b.xyz, charge: 1}
+quantities:
+  - {name: short hop, kind: barrier, initial: A, final: B, images: 3, mode: xtb-path}
+""")
+    assert main(["run", "near.yaml", "--db", "r.db"]) == 2
+    err = capsys.readouterr().err
+    assert "near.yaml" in err and "method.oniom" in err and "no atom moves more than 0.5" in err
+    assert not (workdir / "r.db").exists()
+
+
 def test_relaxation_on_the_oniom_energy_keeps_its_region():
     """``engines.relaxed`` at an ONIOM method relaxes on the two-layer energy: the structure comes
     back with its region, below 0.05 eV/Å on the ONIOM forces, and lower in energy."""

@@ -120,8 +120,9 @@ def test_imports_point_down_the_layers():
 
 
 def test_stored_keys_unchanged():
-    """Keys of the quickstart's calculations, the method presets, a placement and a hop, as
-    stored by the code before the types layer existed (tests/data/stored_keys.json)."""
+    """Keys of the quickstart's calculations and of the method presets, as stored
+    (tests/data/stored_keys.json). `screening` moved to grid level 1 on 2026-11-24 (new keys);
+    `screening-grid3` keeps its old key."""
     from screening.campaign import load_campaign
     from screening.hosts.cache import recipe_hash
     from screening.methods import PRESETS, get_method
@@ -138,14 +139,15 @@ def test_stored_keys_unchanged():
 
 
 def test_placement_and_hop_keys_unchanged(tmp_path):
-    """A placement (GFN2-xTB guest reference) and a hop keep their stored keys."""
+    """A placement (GFN2-xTB guest reference) and a hop keep their stored keys (at the
+    `screening-grid3` preset, the `screening` preset's fields before its grid moved to level 1)."""
     from screening.campaign import load_campaign
     from screening.specs import calc_key
 
     stored = json.loads((Path(__file__).parent / "data" / "stored_keys.json").read_text())
     host = "{name: PVDF-HFP, units: 1, hfp_units: 0}"
     (tmp_path / "p.yaml").write_text(f"""name: keys
-method: {{preset: screening, basis: sto-3g}}
+method: {{preset: screening-grid3, basis: sto-3g}}
 quantities:
   - {{name: Li+ on CH3CHF2, kind: binding, host: {host}, guest: Li+, sites: F, poses: 2,
      keep: 2, seed: 1}}
