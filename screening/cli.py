@@ -81,7 +81,8 @@ def _parser() -> argparse.ArgumentParser:
     tier_opt(r)
     r.add_argument("--only", action="append", metavar="QUANTITY",
                    help="run only this quantity (repeatable): a long campaign over several "
-                   "sittings, its stored calculations the checkpoint")
+                   "sittings, its stored calculations the checkpoint. The files written hold "
+                   "every quantity (from the database; not yet computed = missing)")
     v = sub.add_parser("validate", help="check a campaign file and list its calculations")
     v.add_argument("campaign")
     size_opt(v)
@@ -176,13 +177,13 @@ def cmd_run(a: argparse.Namespace) -> int:
         raise ScreeningError("--threads must be >= 1")
     settings = _settings(threads=a.threads, device=a.device, db=a.db)
     with use_settings(settings):
-        campaign = load_campaign(a.campaign, tier=a.tier)
-        if a.only:
-            campaign = campaign.only(a.only)
+        whole = load_campaign(a.campaign, tier=a.tier)
+        campaign = whole.only(a.only) if a.only else whole
         campaign.check_size(a.max_calculations)
         use_embedded_store(a.store or DEFAULT_STORE)
         table = run_local(campaign, a.db, a.store, a.output, a.workers,
-                          None if a.quiet else lambda m: print(m, flush=True), settings)
+                          None if a.quiet else lambda m: print(m, flush=True), settings,
+                          whole=whole if a.only else None)
     tier = f" (tier {campaign.tier})" if campaign.tier else ""
     print(f"\n{campaign.name}{tier}: energies in eV at {campaign.method.label}"
           f"{' with counterpoise' if campaign.method.counterpoise else ''}")

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -175,6 +176,26 @@ def test_bad_tiers_and_papers_refused(workdir):
     proc = cli("run", str(path), cwd=workdir)
     assert proc.returncode == 2 and "unknown tier 'slow'" in proc.stderr
     assert not (workdir / "results").exists()
+
+
+def test_run_only_keeps_every_row_in_the_written_table(workdir, capsys):
+    """``run --only`` computes one quantity, prints its row, and writes the tier's table with
+    every quantity: the other one missing before it is run, and still there after a second
+    ``--only`` run of the first."""
+    from screening.cli import main
+
+    path = tiered_campaign(workdir)
+    csv = workdir / "results/tiered/fast/quantities.csv"
+    assert main(["run", str(path), "--tier", "fast", "--only", "Li+ to water again"]) == 0
+    printed = capsys.readouterr().out.split("energies in eV")[-1].split("published orderings")[0]
+    assert "Li+ to water again" in printed and "Li+ binding to water" not in printed
+    first = pd.read_csv(csv).set_index("quantity")["value_eV"]
+    assert set(first.index) == {"Li+ binding to water", "Li+ to water again"}
+    assert np.isnan(first["Li+ binding to water"]) and first["Li+ to water again"] < -0.5
+    assert main(["run", str(path), "--tier", "fast", "--only", "Li+ binding to water"]) == 0
+    second = pd.read_csv(csv).set_index("quantity")["value_eV"]
+    assert second["Li+ to water again"] == pytest.approx(first["Li+ to water again"], abs=1e-6)
+    assert second["Li+ binding to water"] < -0.5
 
 
 @pytest.mark.slow

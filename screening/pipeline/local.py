@@ -96,8 +96,8 @@ def _find_or_add_workflow(lp, campaign: Campaign, db: str, output: Path) -> int:
 
 def run_local(campaign: Campaign, db: str | None = None, store: str | os.PathLike | None = None,
               output: str | os.PathLike | None = None, workers: int = 1,
-              progress: Progress | None = print, settings: Settings | None = None
-              ) -> pd.DataFrame:
+              progress: Progress | None = print, settings: Settings | None = None,
+              whole: Campaign | None = None) -> pd.DataFrame:
     """Run ``campaign`` here and return its quantities table (eV).
 
     Parameters
@@ -109,15 +109,18 @@ def run_local(campaign: Campaign, db: str | None = None, store: str | os.PathLik
     progress : callable receiving one line per event; None for silence.
     settings : the environment's choices (threads, device, memory) for every calculation of
         this run (default: ``current_settings()``).
+    whole : the campaign ``campaign`` is a part of (``run --only``): the files written hold
+        every quantity of ``whole`` from the database (those never computed as missing), so a
+        run of one quantity does not drop the others' rows; the table returned is the part's.
     """
     settings = (settings or current_settings()).replace(workers=workers)
     with use_settings(settings):
-        return _run_local(campaign, db, store, output, workers, progress, settings)
+        return _run_local(campaign, db, store, output, workers, progress, settings, whole)
 
 
 def _run_local(campaign: Campaign, db: str | None, store: str | os.PathLike | None,
                output: str | os.PathLike | None, workers: int, progress: Progress | None,
-               settings: Settings) -> pd.DataFrame:
+               settings: Settings, whole: Campaign | None = None) -> pd.DataFrame:
     import fireworks.core.rocket
     from fireworks import FWorker
     from fireworks.core.rocket_launcher import launch_rocket
@@ -193,7 +196,9 @@ def _run_local(campaign: Campaign, db: str | None, store: str | os.PathLike | No
     from ..collect import collect, write_outputs
 
     table = collect(campaign, results)
-    write_outputs(table, output, campaign.name, campaign, results)
+    written = campaign if whole is None else whole
+    write_outputs(table if whole is None else collect(whole, results), output, written.name,
+                  written, results)
     return table
 
 
