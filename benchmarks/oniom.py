@@ -1,12 +1,15 @@
 """ONIOM(B3LYP-D3(BJ)/def2-SVP : GFN2-xTB) against full DFT on one binding energy, per radius.
 
     OMP_NUM_THREADS=2 .venv/bin/python benchmarks/oniom.py [--system li-pvdf] [--radii 3 4 5]
-                                                           [--db bench.db]
+                                                           [--db bench.db] [--preset NAME]
 
 The systems: ``li-pvdf``, Li⁺ on the H-capped PVDF-HFP 4-0 oligomer (26 atoms) at its middle F,
 the complex relaxed with GFN2-xTB; ``li-pdoa``, Li⁺ on the P(DOA) dimer (42 atoms) at its
 carbonyl O, the best of 4 GFN2-xTB-relaxed poses (the pose of seed 004's "Li+ on P(DOA)", so
-with ``--db results/screening.db`` the full-DFT single points are the campaign's). The binding energy is counterpoise-corrected with frozen fragments (five
+with ``--db results/screening.db`` the full-DFT single points are the campaign's);
+``tfsi-pvdf``, the anion: TFSI⁻ on the same PVDF-HFP 4-0 oligomer (41 atoms), the best of 4
+GFN2-xTB-relaxed poses at the chain's exo (CH2/CF2 surface) site. The level is ``--preset``
+(default ``screening-grid3``, the level of the seed campaigns' DFT rows). The binding energy is counterpoise-corrected with frozen fragments (five
 single points) at the screening level, in full DFT and with ONIOM at each radius. Energies are
 stored in ``--db`` (default benchmarks/oniom.db), so an interrupted run resumes; the times are
 those of the calculations this run made (a stored one shows its first wall time). Prints one
@@ -41,19 +44,31 @@ def complex_structure():
     return Molecule(relaxed.symbols, relaxed.positions, 1, 1, name=mol.name)
 
 
-def pdoa_complex():
-    """Li⁺ on the P(DOA) dimer: the best of 4 poses at its carbonyl O (seed 7), as placed by
-    seed 004's "Li+ on P(DOA)"."""
+def placed(host_name: str, units: int, guest: str, site: str, **host_options):
+    """The best of 4 GFN2-xTB-relaxed poses of ``guest`` at ``site`` of the host (seed 7)."""
     from screening.hosts import get_host
     from screening.placement import place
     from screening.species import get_species
 
-    host = get_host("P(DOA)", units=2)
-    pose, = place(host, get_species("Li+").molecule(), ["carbonyl_O"], n_poses=4, keep=1, seed=7)
+    host = get_host(host_name, units=units, **host_options)
+    pose, = place(host, get_species(guest).molecule(), [site], n_poses=4, keep=1, seed=7)
     return pose.molecule
 
 
-SYSTEMS = {"li-pvdf": (complex_structure, "PVDF-HFP 4-0"), "li-pdoa": (pdoa_complex, "P(DOA)_2")}
+def pdoa_complex():
+    """Li⁺ on the P(DOA) dimer at its carbonyl O, as placed by seed 004's "Li+ on P(DOA)"."""
+    return placed("P(DOA)", 2, "Li+", "carbonyl_O")
+
+
+def tfsi_pvdf_complex():
+    """TFSI⁻ at the exo site of PVDF-HFP 4-0."""
+    return placed("PVDF-HFP", 4, "TFSI-", "exo", hfp_units=0)
+
+
+#: name: (builder, host label, guest label, guest atoms (the last ones), guest charge)
+SYSTEMS = {"li-pvdf": (complex_structure, "PVDF-HFP 4-0", "Li+", 1, 1),
+           "li-pdoa": (pdoa_complex, "P(DOA)_2", "Li+", 1, 1),
+           "tfsi-pvdf": (tfsi_pvdf_complex, "PVDF-HFP 4-0", "TFSI-", 15, -1)}
 
 
 def main() -> None:
@@ -62,20 +77,23 @@ def main() -> None:
     ap.add_argument("--db", default="benchmarks/oniom.db")
     ap.add_argument("--skip-full", action="store_true")
     ap.add_argument("--system", choices=sorted(SYSTEMS), default="li-pvdf")
+    ap.add_argument("--preset", default="screening-grid3",
+                    help="the DFT level (a preset name; default the seed campaigns' DFT level)")
     args = ap.parse_args()
     from screening.methods import get_method
     from screening.quantities import Binding, Fragment, evaluate, with_oniom_regions
     from screening.store import ResultStore
 
-    build, host_name = SYSTEMS[args.system]
+    build, host_name, guest_name, n_guest, guest_charge = SYSTEMS[args.system]
     mol = build()
     n = mol.natoms
-    q = Binding(f"Li+ on {host_name}", mol, (Fragment(host_name, tuple(range(n - 1)), 0, 1),
-                                             Fragment("Li+", (n - 1,), 1, 1)),
-                counterpoise=True)
+    host_atoms, guest_atoms = tuple(range(n - n_guest)), tuple(range(n - n_guest, n))
+    q = Binding(f"{guest_name} on {host_name}", mol,
+                (Fragment(host_name, host_atoms, mol.charge - guest_charge, 1),
+                 Fragment(guest_name, guest_atoms, guest_charge, 1)), counterpoise=True)
     store = ResultStore(args.db)
-    levels = [] if args.skip_full else [("full DFT", get_method("screening"))]
-    levels += [(f"ONIOM {r:g} Å", get_method({"preset": "screening",
+    levels = [] if args.skip_full else [("full DFT", get_method(args.preset))]
+    levels += [(f"ONIOM {r:g} Å", get_method({"preset": args.preset,
                                                 "oniom": {"radius": r}})) for r in args.radii]
     rows = []
     for label, method in levels:
