@@ -516,7 +516,8 @@ def with_oniom_regions(q: Quantity, method: Method, source: str | None = None) -
     every fragment but the largest (the host or shell): the complex carries it, and so do its fragments, their ghost partners and the
     fragments' relaxed references (the same atoms of each), so every term of the energy has the
     same region. Placements get theirs pose by pose (:meth:`Placement.pose_quantity` through
-    this function). Other kinds are refused (InputError naming ``method.oniom``).
+    this function). Other kinds are refused (InputError naming ``method.oniom``), and so is a
+    region that holds no atom of the host (the ONIOM binding energy would be the GFN2-xTB one).
     """
     from dataclasses import replace
 
@@ -534,6 +535,15 @@ def with_oniom_regions(q: Quantity, method: Method, source: str | None = None) -
     by_size = sorted(q.fragments, key=lambda f: len(f.atoms))
     core = sorted(a for f in by_size[:-1] for a in f.atoms)
     region = model_region(q.complex, core, method.oniom_radius, method.oniom_extend, source)
+    host = by_size[-1]
+    if not region & set(host.atoms):
+        pos = np.asarray(q.complex.positions)
+        nearest = min(np.linalg.norm(pos[list(host.atoms)] - pos[a], axis=1).min() for a in core)
+        raise InputError(f"quantity {q.name!r}: the ONIOM region at {method.oniom_radius:g} Å "
+                         f"holds no atom of {host.name!r} (its nearest atom is {nearest:.2f} Å "
+                         "from the guest), so the binding energy would be the GFN2-xTB one; "
+                         f"give a radius above {nearest:.2f} Å", source,
+                         field="method.oniom.radius")
     fragments = []
     for f in q.fragments:
         ref = f.reference
