@@ -53,6 +53,7 @@ def main() -> None:
     ap.add_argument("--db", default="benchmarks/oniom.db")
     args = ap.parse_args()
     from screening.engines.oniom import layers
+    from screening.errors import InputError
     from screening.methods import get_method
     from screening.quantities import Binding, Fragment, evaluate, with_oniom_regions
 
@@ -63,7 +64,11 @@ def main() -> None:
     print(f"full complex: {mol.natoms} atoms, {nao(mol)} basis functions (def2-SVP)")
     print(f"{'radius Å':>8s} {'model atoms':>11s} {'links':>5s} {'basis functions':>15s}")
     for r in args.radii:
-        qq = with_oniom_regions(q, get_method({"preset": "screening", "oniom": {"radius": r}}))
+        try:
+            qq = with_oniom_regions(q, get_method({"preset": "screening", "oniom": {"radius": r}}))
+        except InputError as exc:  # a region of TFSI- alone: no ONIOM binding energy to give
+            print(f"{r:8g} refused: {exc.message}")
+            continue
         lay = layers(qq.complex)
         print(f"{r:8g} {len(qq.complex.model):11d} {len(lay.links):5d} {nao(lay.model):15d}")
     if args.compute is None:
