@@ -84,10 +84,10 @@ counterpoise: true
 
 
 def pyscf_reference(mol, xc: str, basis: str, dispersion: str | None = None,
-                    density_fit: bool = True, pcm_eps: float | None = None):
+                    density_fit: bool = True, pcm_eps: float | None = None, grid_level: int = 3):
     """The energy (Hartree) of a Molecule computed by calling PySCF directly, independently of
     the product's engine: (energy, <S^2> or None, the mean-field object). Ghost atoms carry
-    their basis functions only."""
+    their basis functions only. ``grid_level``: 1 to compare with the ``screening`` preset."""
     from pyscf import dft, gto, scf
 
     atoms = []
@@ -101,6 +101,7 @@ def pyscf_reference(mol, xc: str, basis: str, dispersion: str | None = None,
     else:
         mf = dft.RKS(m) if m.spin == 0 else dft.UKS(m)
         mf.xc = xc
+        mf.grids.level = grid_level
     if density_fit:
         mf = mf.density_fit()
     if dispersion:
