@@ -7,9 +7,10 @@ Runs ``workflows/quickstart.yaml`` with ``method: {preset: screening, grid_level
 level, each into its own database under ``--work`` (kept, so an interrupted run resumes and a
 finished level costs nothing the second time). ``--barriers`` adds two barriers at each level
 (the quickstart has none): NH3 inversion (CI-NEB at DFT, endpoints relaxed at that level) and a
-Li+ hop between the two CF2 groups of CH3CF2CH2CF2H (DFT single points on the GFN2-xTB band). Prints, per level: every quantity (eV), its
-difference from the finest level asked for, the largest difference, and the summed wall time of
-its single points (s, as stored with each record) with the ratio to the finest level. A level
+Li+ hop between the two CF2 groups of CH3CF2CH2CF2H (DFT single points on the GFN2-xTB band).
+Prints, per level: every quantity (eV), its difference from the finest level asked for, the
+largest difference, and the summed wall time of its single points (s, as stored with each
+record) with the ratio to the finest level. A level
 qualifies for the screening preset when every quantity is within 0.005 eV of grid level 3.
 """
 
@@ -43,9 +44,12 @@ quantities:
 
 def write_nh3(work: Path) -> None:
     """Pyramidal NH3 and its mirror image (unrelaxed; the barrier campaign relaxes both)."""
+    from screening.geometry import Molecule, write_xyz
+
     for name, sign in (("nh3_up", 1), ("nh3_down", -1)):
-        lines = [f"{el} {x} {y} {sign * z}" for el, x, y, z in NH3_UP]
-        (work / f"{name}.xyz").write_text("4\nNH3\n" + "\n".join(lines) + "\n")
+        write_xyz(Molecule.from_arrays([a[0] for a in NH3_UP],
+                                       [(x, y, sign * z) for _, x, y, z in NH3_UP]),
+                  work / f"{name}.xyz")
 
 
 def run_level(text: str, name: str, level: int, work: Path,

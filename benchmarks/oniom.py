@@ -9,8 +9,9 @@ carbonyl O, the best of 4 GFN2-xTB-relaxed poses (the pose of seed 004's "Li+ on
 with ``--db results/screening.db`` the full-DFT single points are the campaign's);
 ``tfsi-pvdf``, the anion: TFSI⁻ on the same PVDF-HFP 4-0 oligomer (41 atoms), the best of 4
 GFN2-xTB-relaxed poses at the chain's exo (CH2/CF2 surface) site. The level is ``--preset``
-(default ``screening-grid3``, the level of the seed campaigns' DFT rows). The binding energy is counterpoise-corrected with frozen fragments (five
-single points) at the screening level, in full DFT and with ONIOM at each radius. Energies are
+(default ``screening-grid3``, the level of the seed campaigns' DFT rows). The binding energy is
+counterpoise-corrected with frozen fragments (five single points), in full DFT and with ONIOM at
+each radius. Energies are
 stored in ``--db`` (default benchmarks/oniom.db), so an interrupted run resumes; the times are
 those of the calculations this run made (a stored one shows its first wall time). Prints one
 line per level: value (eV), error against full DFT (eV), DFT atoms in the model, wall time (s),

@@ -513,9 +513,9 @@ def with_oniom_regions(q: Quantity, method: Method, source: str | None = None) -
 
     A barrier's region is grown from its mobile atoms in both endpoints and shared by every
     image (:func:`path_with_oniom_region`). A binding or desolvation grows its region from
-    every fragment but the largest (the host or shell): the complex carries it, and so do its fragments, their ghost partners and the
-    fragments' relaxed references (the same atoms of each), so every term of the energy has the
-    same region. Placements get theirs pose by pose (:meth:`Placement.pose_quantity` through
+    every fragment but the largest (the host or shell): the complex carries it, and so do its
+    fragments, their ghost partners and the fragments' relaxed references (the same atoms of
+    each), so every term of the energy has the same region. Placements get theirs pose by pose (:meth:`Placement.pose_quantity` through
     this function). Other kinds are refused (InputError naming ``method.oniom``), and so is a
     region that holds no atom of the host (the ONIOM binding energy would be the GFN2-xTB one).
     """

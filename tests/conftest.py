@@ -87,7 +87,7 @@ def pyscf_reference(mol, xc: str, basis: str, dispersion: str | None = None,
                     density_fit: bool = True, pcm_eps: float | None = None, grid_level: int = 3):
     """The energy (Hartree) of a Molecule computed by calling PySCF directly, independently of
     the product's engine: (energy, <S^2> or None, the mean-field object). Ghost atoms carry
-    their basis functions only. ``grid_level``: 1 to compare with the ``screening`` preset."""
+    their basis functions only. ``grid_level``: the method's, when it is not PySCF's default 3."""
     from pyscf import dft, gto, scf
 
     atoms = []

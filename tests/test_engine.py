@@ -83,10 +83,11 @@ def test_open_shell_uks_and_record_fields(monkeypatch):
     """OH radical (doublet) runs unrestricted; the record carries device, versions, cycles."""
     monkeypatch.setenv("SCREENING_ENERGY_CHECK", "always")
     oh = Molecule.from_arrays(["O", "H"], [[0, 0, 0], [0, 0, 0.97]], 0, 2).validate()
-    r = compute(oh, get_method({"preset": "screening", "basis": "def2-svp"}), gradient=True)
+    method = get_method({"preset": "screening", "basis": "def2-svp"})
+    r = compute(oh, method, gradient=True)
     assert r.converged and r.device == "cpu" and r.scf_cycles > 0
     # independent reference: PySCF called directly (UKS, density fitting, D3(BJ))
-    ref, s2, _ = pyscf_reference(oh, "b3lyp", "def2-svp", "d3bj", grid_level=1)
+    ref, s2, _ = pyscf_reference(oh, "b3lyp", "def2-svp", "d3bj", grid_level=method.grid_level)
     assert r.energy == pytest.approx(ref, abs=1e-6)
     assert r.s2 == pytest.approx(s2, abs=1e-5) and 0.75 <= r.s2 < 0.76  # a doublet, clean
     assert r.energy_check_ok and r.energy_check < 1e-6

@@ -105,7 +105,8 @@ def test_hop_between_two_sites_dft_on_xtb_band(tmp_path):
     ini, fin = (read_xyz(workdir / f"{e}_xtb.xyz", 1, 1) for e in ("initial", "final"))
     assert np.linalg.norm(np.subtract(ini.positions[-1], fin.positions[-1])) > 1.0
     # the endpoints' energies by PySCF called directly (independent of the engine)
-    e_ini, e_fin = (pyscf_reference(m, "b3lyp", "sto-3g", grid_level=1)[0] for m in (ini, fin))
+    e_ini, e_fin = (pyscf_reference(m, "b3lyp", "sto-3g", grid_level=method.grid_level)[0]
+                    for m in (ini, fin))
     assert energies[-1] == pytest.approx((e_fin - e_ini) * Hartree, abs=1e-6 * Hartree)
     assert store.get(ini, method).energy == pytest.approx(e_ini, abs=1e-6)
     assert (tmp_path / "out" / "path_Li__hop.png").is_file()

@@ -80,7 +80,8 @@ def test_cli_api_and_fireworks_agree(tmp_path, monkeypatch):
     store = ResultStore(folders[0] / "results/screening.db")
     for key in store.dataframe()["calc_key"]:
         mol = store.molecule(key)
-        ref, _, _ = pyscf_reference(mol, "b3lyp", "def2-svp", "d3bj", grid_level=1)
+        ref, _, _ = pyscf_reference(mol, "b3lyp", "def2-svp", "d3bj",
+                                    grid_level=campaign.method.grid_level)
         assert store.get_key(key).energy == pytest.approx(ref, abs=1e-6), mol.name
     assert (folders[0] / "results/tiny/quantities.png").stat().st_size > 5000
 
