@@ -166,10 +166,11 @@ def _version() -> str:
 
 def cmd_run(a: argparse.Namespace) -> int:
     from .campaign import load_campaign
-    from .collect import format_orderings, format_table
+    from .collect import collect, format_orderings, format_table
     from .pipeline.launchpad import DEFAULT_STORE, use_embedded_store
     from .pipeline.local import run_local
     from .settings import use_settings
+    from .store import ResultStore
 
     if a.workers < 1:
         raise ScreeningError("--workers must be >= 1")
@@ -184,12 +185,15 @@ def cmd_run(a: argparse.Namespace) -> int:
         table = run_local(campaign, a.db, a.store, a.output, a.workers,
                           None if a.quiet else lambda m: print(m, flush=True), settings,
                           whole=whole if a.only else None)
+        # The verdicts need every quantity an ordering names, not only the part run.
+        judged = collect(whole, ResultStore(a.db)) if a.only else table
     tier = f" (tier {campaign.tier})" if campaign.tier else ""
     print(f"\n{campaign.name}{tier}: energies in eV at {campaign.method.label}"
           f"{' with counterpoise' if campaign.method.counterpoise else ''}")
     print(format_table(table))
-    if campaign.notes.orderings:
-        print(f"\npublished orderings:\n{format_orderings(table, campaign)}")
+    if whole.notes.orderings:
+        scope = " (every quantity of the tier, from the database)" if a.only else ""
+        print(f"\npublished orderings{scope}:\n{format_orderings(judged, whole)}")
     return 0 if (table["missing"] == "").all() else 1
 
 

@@ -181,7 +181,7 @@ def test_bad_tiers_and_papers_refused(workdir):
 def test_run_only_keeps_every_row_in_the_written_table(workdir, capsys):
     """``run --only`` computes one quantity, prints its row, and writes the tier's table with
     every quantity: the other one missing before it is run, and still there after a second
-    ``--only`` run of the first."""
+    ``--only`` run of the first, whose printed ordering verdict is judged on both rows."""
     from screening.cli import main
 
     path = tiered_campaign(workdir)
@@ -193,6 +193,8 @@ def test_run_only_keeps_every_row_in_the_written_table(workdir, capsys):
     assert set(first.index) == {"Li+ binding to water", "Li+ to water again"}
     assert np.isnan(first["Li+ binding to water"]) and first["Li+ to water again"] < -0.5
     assert main(["run", str(path), "--tier", "fast", "--only", "Li+ binding to water"]) == 0
+    verdicts = capsys.readouterr().out.split("published orderings")[-1]
+    assert "Li+ binds to water" in verdicts and "incomplete" not in verdicts  # judged on both
     second = pd.read_csv(csv).set_index("quantity")["value_eV"]
     assert second["Li+ to water again"] == pytest.approx(first["Li+ to water again"], abs=1e-6)
     assert second["Li+ binding to water"] < -0.5
