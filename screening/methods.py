@@ -245,8 +245,10 @@ def _oniom_fields(spec: Any, source: str | None, field_path: str) -> dict:
                          f"{', '.join(ONIOM_LOW_LEVELS)}", source, field=f"{field_path}.low")
     radius = spec.get("radius")
     if isinstance(radius, bool) or not isinstance(radius, (int, float)):
+        got = "nothing" if radius is None else repr(radius)
         raise InputError("oniom needs radius: the high-level region's reach in Å around the "
-                         "guest, e.g. 5.0", source, field=f"{field_path}.radius")
+                         f"guest, a number such as 5.0; got {got}", source,
+                         field=f"{field_path}.radius")
     extend = spec.get("extend", True)
     if not isinstance(extend, bool):
         raise InputError("must be true or false", source, field=f"{field_path}.extend")

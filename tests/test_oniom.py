@@ -116,6 +116,7 @@ def test_regions_that_cut_what_should_not_be_cut():
     ("{low: gfn1-xtb, radius: 4}", "method.oniom.low", "not available"),
     ("{radius: 2.7, extend: false}", "method.oniom.extend", "would cut"),
     ("{low: gfn2-xtb}", "method.oniom.radius", "needs radius"),
+    ("{low: gfn2-xtb, radius: abc}", "method.oniom.radius", "got 'abc'"),
     # a region of Li+ alone: the binding energy would be GFN2-xTB's, not an ONIOM one
     ("{radius: 2.0}", "method.oniom.radius", "holds no atom of 'benzene' (its nearest atom is "
                                              "2.60 Å from the guest)"),
