@@ -233,8 +233,6 @@ def cmd_validate(a: argparse.Namespace) -> int:
 
 
 def cmd_submit(a: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from .campaign import load_campaign
     from .pipeline.launchpad import file_launchpad
     from .pipeline.workflow import build_workflow

@@ -161,12 +161,14 @@ def write_outputs(table: pd.DataFrame, output: str | Path, name: str,
             found = store.get_path(q.path.key(campaign.method)) if q.path else None
             if found is not None:
                 safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in q.name)
-                paths.append(plot_profile(PathResult.from_dict(found), out / f"path_{safe}.png"))
+                paths.append(plot_profile(PathResult.from_dict(found), out / f"path_{safe}.png",
+                                          title=q.name))
     return paths
 
 
-def plot_profile(result: PathResult, path: str | Path) -> Path:
-    """Energy profile (eV vs image) of a path, barrier annotated."""
+def plot_profile(result: PathResult, path: str | Path, title: str | None = None) -> Path:
+    """Energy profile (eV vs image) of a path, barrier annotated, titled ``title`` (default
+    the name it was stored under: a stored path serves every quantity with its key)."""
     e = np.asarray(result.energies_eV, dtype=float)
     x = np.arange(len(e))
     fig = Figure(figsize=(5.5, 3.6))
@@ -178,7 +180,7 @@ def plot_profile(result: PathResult, path: str | Path) -> Path:
         ax.legend(loc="best", fontsize=8)
     fwd = "–" if result.forward_eV is None else f"{result.forward_eV:.3f}"
     rev = "–" if result.reverse_eV is None else f"{result.reverse_eV:.3f}"
-    ax.set_title(f"{result.name}: E_a = {fwd} eV (reverse {rev} eV)", fontsize=9)
+    ax.set_title(f"{title or result.name}: E_a = {fwd} eV (reverse {rev} eV)", fontsize=9)
     ax.set_xticks(x)
     ax.set_xlabel("image (0 = initial state)")
     ax.set_ylabel(f"E − E(initial) / eV\n[{result.method}]", fontsize=8)

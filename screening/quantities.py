@@ -571,7 +571,7 @@ def path_with_oniom_region(path: PathSpec, method: Method, source: str | None = 
     by atom, so the band's energy surface stays continuous as the ion moves."""
     from dataclasses import replace
 
-    from .engines.oniom import model_region
+    from .engines.oniom import joint_region
     from .errors import InputError
 
     from .neb import endpoint_shifts
@@ -582,14 +582,7 @@ def path_with_oniom_region(path: PathSpec, method: Method, source: str | None = 
         raise InputError(f"path {path.name!r}: ONIOM grows its region from the atoms that move, "
                          f"and no atom moves more than {ONIOM_MOVED} Å between the endpoints",
                          source, field="method.oniom")
-    ends = (path.initial, path.final)
-    region = frozenset().union(*(model_region(m, mobile, method.oniom_radius,
-                                              method.oniom_extend, source) for m in ends))
-    while True:  # closing the union in one structure may open a cut in the other
-        grown = region
-        for m in ends:
-            grown = model_region(m, sorted(grown), 0.0, method.oniom_extend, source)
-        if grown == region:
-            return replace(path, initial=replace(path.initial, model=region),
-                           final=replace(path.final, model=region))
-        region = grown
+    region = joint_region((path.initial, path.final), mobile, method.oniom_radius,
+                          method.oniom_extend, source)
+    return replace(path, initial=replace(path.initial, model=region),
+                   final=replace(path.final, model=region))

@@ -9,8 +9,8 @@ from ase.units import Hartree
 
 from screening import api
 from screening.cli import main
-from screening.hops import (ION_DISTANCE, MIN_CLEARANCE, PATH_TYPES, choose_anchors,
-                            hop_endpoints, parse_anchor)
+from screening.hops import (ION_DISTANCE, MIN_CLEARANCE, PATH_TYPES, carve_hop,
+                            choose_anchors, hop_endpoints, parse_anchor)
 from screening.hosts import get_host
 from screening.methods import get_method
 from screening.species import get_species
@@ -154,6 +154,10 @@ quantities:
     (f"{{name: x, kind: barrier, host: {CHAIN}, from: F, to: F, initial: Li+}}",
      "give either initial:/final: or a hop"),
     ("{name: x, kind: binding, complex: Li+, from: F}", "from: belongs to kind: barrier"),
+    (f"{{name: x, kind: barrier, host: {CHAIN}, from: F, to: F, active_radius: 5, carve: 4}}",
+     "quantities[0].carve: carve: 4 Å is less than the active radius (5 Å)"),
+    ("{name: x, kind: barrier, initial: Li+, final: Li+, carve: 6}",
+     "quantities[0].carve: carve: belongs to a hop between two sites"),
     (f"{{name: x, kind: barrier, host: {CHAIN}, from: F, to: F, guest: PC}}",
      "guest PC has no mobile ion"),
 ])
@@ -192,3 +196,62 @@ quantities:
     assert code == 2 and "hop.yaml:6: quantities[0].from: guest Li(H2O)2+ clashes with host " \
         "PVDF-HFP_2-0 at anchor F:1" in err, err
     assert not (tmp_path / "r.db").exists() and not (tmp_path / "s.json").exists()
+
+
+LONG_CHAIN = "{name: PVDF-HFP, units: 10, hfp_units: 0}"
+
+
+def test_carved_hop_keeps_the_ion_surroundings_and_caps_each_cut_bond():
+    """A hop carved at 6 Å: every atom within 6 Å of the ion at either end is kept, in order and
+    in place; each cut bond gets one H on it (1.0–1.15 Å from its atom, no closer contact), held
+    fixed with that atom; the free atoms are the whole hop's; charge and spin are unchanged."""
+    host = get_host("PVDF-HFP", units=10, hfp_units=0)
+    ends = hop_endpoints(host, get_species("Li+").molecule(), "F", "F", active_radius=4.0)
+    cut = carve_hop(ends, 6.0, active_radius=4.0)
+    n = cut.initial.natoms
+    assert n < ends.initial.natoms
+    assert (cut.initial.charge, cut.initial.multiplicity) == (1, 1)
+    electrons = cut.initial.to_atoms().get_atomic_numbers().sum() - cut.initial.charge
+    assert electrons % 2 == 0  # closed shell, as the whole hop
+    for whole, part in ((ends.initial, cut.initial), (ends.final, cut.final)):
+        wpos, ppos = np.asarray(whole.positions), np.asarray(part.positions)
+        ion = wpos[ends.mobile[0]]
+        near = np.flatnonzero(np.linalg.norm(wpos - ion, axis=1) <= 6.0)
+        kept = [min(range(n), key=lambda k: np.linalg.norm(ppos[k] - wpos[a])) for a in near]
+        assert np.allclose(ppos[kept], wpos[near])
+        assert np.allclose(ppos[cut.mobile[0]], ion)
+        originals = {tuple(np.round(p, 6)) for p in wpos}
+        caps = [k for k in range(n) if tuple(np.round(ppos[k], 6)) not in originals]
+        assert caps and all(part.symbols[k] == "H" for k in caps)
+        for k in caps:
+            d = np.linalg.norm(ppos - ppos[k], axis=1)
+            d[k] = np.inf
+            assert 1.0 <= d.min() <= 1.15 and np.sort(d)[1] > 1.6
+            assert k in cut.fixed and int(np.argmin(d)) in cut.fixed
+    free_whole = {tuple(np.round(ends.initial.positions[a], 6))
+                  for a in range(ends.initial.natoms) if a not in ends.fixed}
+    free_cut = {tuple(np.round(cut.initial.positions[a], 6))
+                for a in range(n) if a not in cut.fixed}
+    assert free_cut <= free_whole and len(free_whole - free_cut) <= 2  # only caps' partners
+
+
+@pytest.mark.slow
+def test_carved_hop_gives_the_whole_chains_energies(tmp_path):
+    """On a 10-unit PVDF-HFP chain (63 atoms) at GFN2-xTB, the hop carved at 6 Å (48 atoms)
+    has the whole chain's barrier and endpoint energy difference within 0.02 eV."""
+    path = tmp_path / "carve.yaml"
+    common = (f"kind: barrier, host: {LONG_CHAIN}, from: F, to: F, active_radius: 4.0, "
+              "images: 3, fmax: 0.1")
+    path.write_text(f"""name: carve
+method: gfn2-xtb
+quantities:
+  - {{name: whole, {common}}}
+  - {{name: carved, {common}, carve: 6.0}}
+""")
+    table = api.run_campaign(str(path), db=tmp_path / "r.db", store=tmp_path / "s.json",
+                             output=tmp_path / "out", progress=False).set_index("quantity")
+    assert (table["status"] == "converged").all(), table
+    whole, carved = table.loc["whole"], table.loc["carved"]
+    assert carved["value_eV"] == pytest.approx(whole["value_eV"], abs=0.02)
+    assert (carved["value_eV"] - carved["reverse_eV"]) == pytest.approx(
+        whole["value_eV"] - whole["reverse_eV"], abs=0.02)

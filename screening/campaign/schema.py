@@ -287,7 +287,7 @@ class Entry:
         return v
 
 
-HOP_KEYS = frozenset({"path_type", "from", "to", "active_radius", "prerelax"})
+HOP_KEYS = frozenset({"path_type", "from", "to", "active_radius", "carve", "prerelax"})
 PLACEMENT_KEYS = frozenset({"host", "guest", "guests", "split", "sites", "poses", "keep",
                             "seed", "relax", "screen_fmax"})
 SALT_KEYS = frozenset({"host", "salt", "separation", "sites", "contact_sites", "poses", "seed"})
@@ -620,7 +620,7 @@ def load_barrier(e: Entry) -> Barrier:
                               " to:), not both", k)
         initial, final, fixed, mobile, origin = load_hop(e)
     else:
-        for k in ("from", "to", "guest", "active_radius"):
+        for k in ("from", "to", "guest", "active_radius", "carve"):
             if k in q:
                 raise e.error(f"{k}: belongs to a hop between two sites of a host; give host:"
                               " or path_type:", k)
@@ -663,8 +663,9 @@ def load_barrier(e: Entry) -> Barrier:
 
 def load_hop(e: Entry) -> tuple[Molecule, Molecule, tuple[int, ...], tuple[int, ...], str]:
     """A hop's unrelaxed endpoints from ``path_type:`` and/or ``host:``, ``guest:`` (default
-    Li+), ``from:``/``to:`` (``site`` or ``site:index``) and ``active_radius:`` (Å)."""
-    from ..hops import hop_endpoints, parse_anchor, path_type
+    Li+), ``from:``/``to:`` (``site`` or ``site:index``), ``active_radius:`` (Å) and
+    ``carve:`` (Å; the cluster of atoms within it of the ion, capped with H)."""
+    from ..hops import carve_hop, hop_endpoints, parse_anchor, path_type
 
     q = e.q
     ptype = None
@@ -699,6 +700,15 @@ def load_hop(e: Entry) -> tuple[Molecule, Molecule, tuple[int, ...], tuple[int, 
                           f"{e.path}.{key}") from None
     origin = (f"{guest.name or guest.formula} on {host.name}: "
               f"{ends.anchors[0]} → {ends.anchors[1]}")
+    if "carve" in q:
+        carve = get_positive(e.ctx, q, "carve", e.path, 0.0)
+        whole = ends.initial.natoms
+        try:
+            ends = carve_hop(ends, carve, radius)
+        except InputError as exc:
+            raise e.error(exc.message, "carve") from None
+        origin += (f", carved at {carve:g} Å to {ends.initial.natoms} of {whole} atoms"
+                   if ends.initial.natoms < whole else f", carve {carve:g} Å keeps every atom")
     return ends.initial, ends.final, ends.fixed, ends.mobile, origin
 
 

@@ -129,6 +129,21 @@ def model_region(mol: Molecule, core: list[int], radius: float, extend: bool = T
             return frozenset(region)
 
 
+def joint_region(structures: tuple[Molecule, ...], core: list[int], radius: float,
+                 extend: bool = True, source: str | None = None) -> frozenset[int]:
+    """One region for several structures with the same atoms (a path's endpoints): the union
+    of :func:`model_region` of each, closed over the bonds of all (no cut any of them forbids)."""
+    region = frozenset().union(*(model_region(m, core, radius, extend, source)
+                                 for m in structures))
+    while True:  # closing the union in one structure may open a cut in another
+        grown = region
+        for m in structures:
+            grown = model_region(m, sorted(grown), 0.0, extend, source)
+        if grown == region:
+            return region
+        region = grown
+
+
 def _parent(mol: Molecule, graph: list[set[int]], i: int) -> int | None:
     """The atom a monovalent atom is covalently bonded to: its nearest neighbour that is not a
     metal or alkali ion (an F that also touches Li⁺ belongs to its C)."""
