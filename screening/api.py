@@ -134,16 +134,20 @@ def ion_pair(host: str, salt: tuple[str, str] = ("Li+", "TFSI-"), separation: fl
 
 
 def hop(host: str, from_site: str, to_site: str, guest: str = "Li+",
-        active_radius: float = 6.0, **host_options) -> tuple[Atoms, Atoms]:
+        active_radius: float = 6.0, carve: float | None = None,
+        **host_options) -> tuple[Atoms, Atoms]:
     """The two unrelaxed states of an ion hop between donor sites of library host ``host``
     (``site`` or ``site:index``); ``info`` holds charge, multiplicity, the anchors and the fixed
-    atoms. Pass them to a campaign's ``initial:``/``final:`` or to :mod:`screening.neb`."""
-    from .hops import hop_endpoints, parse_anchor
+    atoms. ``carve`` (Å): the cluster within it of the ion, capped with H (as ``carve:`` in a
+    campaign). Pass them to a campaign's ``initial:``/``final:`` or to :mod:`screening.neb`."""
+    from .hops import carve_hop, hop_endpoints, parse_anchor
     from .hosts import get_host
 
     (sa, ia), (sb, ib) = parse_anchor(from_site), parse_anchor(to_site)
     ends = hop_endpoints(get_host(host, **host_options), get_species(guest).molecule(), sa, sb,
                          ia, ib, active_radius)
+    if carve is not None:
+        ends = carve_hop(ends, carve, active_radius)
     out = []
     for mol, anchor in zip((ends.initial, ends.final), ends.anchors):
         atoms = mol.to_atoms()

@@ -174,6 +174,11 @@ def test_api_hop_returns_the_two_states_as_atoms():
     a, b = api.hop("PVDF-HFP", "F:1", "F:2", units=2, hfp_units=0)
     assert len(a) == len(b) == 15 and a.get_chemical_symbols() == b.get_chemical_symbols()
     assert (a.info["anchor"], b.info["anchor"], a.info["charge"]) == ("F:1", "F:2", 1)
+    whole, _ = api.hop("PVDF-HFP", "F:8", "F:10", units=10, hfp_units=0, active_radius=4.0)
+    cut, _ = api.hop("PVDF-HFP", "F:8", "F:10", units=10, hfp_units=0, active_radius=4.0,
+                     carve=6.0)
+    assert len(cut) < len(whole) and cut.info["charge"] == 1
+    assert set(cut.info["fixed"]) < set(range(len(cut)))
 
 
 def test_guest_that_clashes_at_an_anchor_is_refused(tmp_path, capsys):
