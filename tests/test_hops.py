@@ -156,6 +156,8 @@ quantities:
     ("{name: x, kind: binding, complex: Li+, from: F}", "from: belongs to kind: barrier"),
     (f"{{name: x, kind: barrier, host: {CHAIN}, from: F, to: F, active_radius: 5, carve: 4}}",
      "quantities[0].carve: carve: 4 Å is less than the active radius (5 Å)"),
+    (f"{{name: x, kind: barrier, host: {CHAIN}, from: F, to: F, carve: 6, fixed: '0-3'}}",
+     "quantities[0].fixed: fixed: and carve: together"),
     ("{name: x, kind: barrier, initial: Li+, final: Li+, carve: 6}",
      "quantities[0].carve: carve: belongs to a hop between two sites"),
     (f"{{name: x, kind: barrier, host: {CHAIN}, from: F, to: F, guest: PC}}",

@@ -638,6 +638,9 @@ def load_barrier(e: Entry) -> Barrier:
     if images > MAX_IMAGES:
         raise e.error(f"images: {images} is more than the {MAX_IMAGES} a path may have", "images")
     if "fixed" in q:
+        if "carve" in q:
+            raise e.error("fixed: and carve: together: a carved hop fixes its own H caps and "
+                          "what lies beyond active_radius; give active_radius: instead", "fixed")
         try:
             fixed = tuple(parse_indices(q["fixed"]))
         except ValueError as exc:
