@@ -166,11 +166,10 @@ def _version() -> str:
 
 def cmd_run(a: argparse.Namespace) -> int:
     from .campaign import load_campaign
-    from .collect import collect, format_orderings, format_table
+    from .collect import format_orderings, format_table, rows_of
     from .pipeline.launchpad import DEFAULT_STORE, use_embedded_store
     from .pipeline.local import run_local
     from .settings import use_settings
-    from .store import ResultStore
 
     if a.workers < 1:
         raise ScreeningError("--workers must be >= 1")
@@ -182,11 +181,12 @@ def cmd_run(a: argparse.Namespace) -> int:
         campaign = whole.only(a.only) if a.only else whole
         campaign.check_size(a.max_calculations)
         use_embedded_store(a.store or DEFAULT_STORE)
-        table = run_local(campaign, a.db, a.store, a.output, a.workers,
-                          None if a.quiet else lambda m: print(m, flush=True), settings,
-                          whole=whole if a.only else None)
-        # The verdicts need every quantity an ordering names, not only the part run.
-        judged = collect(whole, ResultStore(a.db)) if a.only else table
+        # The whole tier's table (from the database): the verdicts need every quantity an
+        # ordering names, not only the part run; the table printed is the part's.
+        judged = run_local(campaign, a.db, a.store, a.output, a.workers,
+                           None if a.quiet else lambda m: print(m, flush=True), settings,
+                           whole=whole if a.only else None)
+        table = rows_of(judged, campaign)
     tier = f" (tier {campaign.tier})" if campaign.tier else ""
     print(f"\n{campaign.name}{tier}: energies in eV at {campaign.method.label}"
           f"{' with counterpoise' if campaign.method.counterpoise else ''}")

@@ -82,6 +82,13 @@ def collect(campaign: Campaign, store: ResultStore) -> pd.DataFrame:
     return table
 
 
+def rows_of(table: pd.DataFrame, campaign: Campaign) -> pd.DataFrame:
+    """The rows of ``table`` (a whole tier's, from :func:`collect`) owned by ``campaign``'s
+    quantities (a part of that tier, as ``run --only`` runs)."""
+    names = {q.name for q in campaign.quantities}
+    return table[table["of"].isin(names)].reset_index(drop=True)
+
+
 def format_table(table: pd.DataFrame) -> str:
     """A plain-text table for the terminal (eV, 3 decimals, empty columns dropped)."""
     shown = table.dropna(axis=1, how="all").drop(columns=["of", "paper_source"],

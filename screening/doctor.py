@@ -106,7 +106,7 @@ def _duplicates(path: Path, repair: bool) -> list[Finding]:
         return []
     f = Finding(str(path), f"{len(keys)} calculation(s) stored in more than one row")
     if repair:
-        db = ase.db.connect(str(path))
+        db = ase.db.connect(str(path), type="db")
         removed, kept = 0, []
         for key in keys:
             rows = sorted(db.select(calc_key=key), key=lambda r: r.id)

@@ -88,7 +88,7 @@ class ResultStore:
                 if writable:
                     prepare_server(self.url)
             else:
-                self._db = ase.db.connect(self.url)
+                self._db = ase.db.connect(self.url, type="db")  # SQLite, whatever its suffix
         except ModuleNotFoundError as exc:
             raise fault(self.url, f"its driver is not installed ({exc})",
                         "pip install 'screening[postgres]' for PostgreSQL") from None

@@ -219,6 +219,18 @@ def test_database_refuses_a_second_row_for_one_key(tmp_path):
     assert again.energy == rec.energy and store.count() == 1
 
 
+def test_database_file_is_sqlite_whatever_its_suffix(tmp_path):
+    """``--db results.json`` is an SQLite file like any other: written, then read back (ASE
+    would otherwise read a ``.json`` name as its JSON format and fail on the SQLite bytes)."""
+    from screening.store import ResultStore
+
+    path = tmp_path / "results.json"
+    rec, computed = ResultStore(path).energy_of(h2(0.74), HF)
+    assert computed and path.read_bytes().startswith(b"SQLite format 3")
+    again, computed = ResultStore(path).energy_of(h2(0.74), HF)
+    assert not computed and again.energy == rec.energy
+
+
 def test_claims_wait_take_over_and_expire(tmp_path):
     from screening.store import ResultStore
 

@@ -98,7 +98,8 @@ def run_local(campaign: Campaign, db: str | None = None, store: str | os.PathLik
               output: str | os.PathLike | None = None, workers: int = 1,
               progress: Progress | None = print, settings: Settings | None = None,
               whole: Campaign | None = None) -> pd.DataFrame:
-    """Run ``campaign`` here and return its quantities table (eV).
+    """Run ``campaign`` here and return the quantities table (eV) it writes: ``campaign``'s, or
+    ``whole``'s when given (:func:`screening.collect.rows_of` picks the part's rows from it).
 
     Parameters
     ----------
@@ -111,7 +112,7 @@ def run_local(campaign: Campaign, db: str | None = None, store: str | os.PathLik
         this run (default: ``current_settings()``).
     whole : the campaign ``campaign`` is a part of (``run --only``): the files written hold
         every quantity of ``whole`` from the database (those never computed as missing), so a
-        run of one quantity does not drop the others' rows; the table returned is the part's.
+        run of one quantity does not drop the others' rows.
     """
     settings = (settings or current_settings()).replace(workers=workers)
     with use_settings(settings):
@@ -195,10 +196,9 @@ def _run_local(campaign: Campaign, db: str | None, store: str | os.PathLike | No
         lock.close()
     from ..collect import collect, write_outputs
 
-    table = collect(campaign, results)
     written = campaign if whole is None else whole
-    write_outputs(table if whole is None else collect(whole, results), output, written.name,
-                  written, results)
+    table = collect(written, results)
+    write_outputs(table, output, written.name, written, results)
     return table
 
 
