@@ -21,6 +21,10 @@ SOLVENT_MODELS = ("pcm", "smd")
 DIELECTRIC_CONSTANTS = {"pc": 64.9, "ec": 89.8, "dmc": 3.1, "dec": 2.8, "water": 78.36}
 
 
+#: PySCF's default DFT quadrature grid level; labels name any other.
+DEFAULT_GRID_LEVEL = 3
+
+
 @dataclass(frozen=True)
 class Method:
     """One level of theory.
@@ -54,7 +58,7 @@ class Method:
     solvent: str | None = None
     solvent_eps: float | None = None
     solvent_name: str | None = None
-    grid_level: int = 3
+    grid_level: int = DEFAULT_GRID_LEVEL
     nlc_grid_level: int | None = None
     conv_tol: float = 1e-9
     max_cycle: int = 100
@@ -83,7 +87,8 @@ class Method:
 
     @property
     def label(self) -> str:
-        """Short human label, e.g. ``B3LYP-D3BJ/def2-SVP`` (+ ``/PCM(ε=64.9)``)."""
+        """Short human label, e.g. ``B3LYP-D3BJ/def2-SVP`` (+ ``/PCM(ε=64.9)``, + `` (grid 1)``
+        for a quadrature grid other than PySCF's default level 3)."""
         if self.is_xtb:
             return "GFN2-xTB"
         xc = self.functional.upper().replace("WB97", "ωB97")
@@ -96,6 +101,8 @@ class Method:
             s += f"/PCM(ε={self.solvent_eps})"
         elif self.solvent == "smd":
             s += f"/SMD({self.solvent_name})"
+        if self.grid_level != DEFAULT_GRID_LEVEL:
+            s += f" (grid {self.grid_level})"
         if self.oniom_radius is not None:
             s = f"ONIOM({s}:GFN2-xTB, {self.oniom_radius:g} Å)"
         return s

@@ -48,3 +48,11 @@ def test_method_key_ignores_labels_only():
     assert a.with_options(basis="def2-tzvp").key() != a.key()
     assert get_method({"preset": "screening", "basis": "def2-tzvp"}).name == "screening+"
     assert PRESETS["refine"].label == "ωB97M-V/def2-TZVPP"
+
+
+def test_method_label_names_a_grid_other_than_the_default():
+    """Two levels differing only in the quadrature grid never print the same label."""
+    assert PRESETS["screening"].label == "B3LYP-D3BJ/def2-SVP (grid 1)"
+    assert PRESETS["screening-grid3"].label == "B3LYP-D3BJ/def2-SVP"
+    oniom = get_method({"preset": "screening", "oniom": {"low": "gfn2-xtb", "radius": 4.0}})
+    assert oniom.label == "ONIOM(B3LYP-D3BJ/def2-SVP (grid 1):GFN2-xTB, 4 Å)"

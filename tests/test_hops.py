@@ -92,7 +92,7 @@ def test_hop_between_two_sites_dft_on_xtb_band(tmp_path):
     table = api.run_campaign(campaign, db=tmp_path / "r.db", store=tmp_path / "s.json",
                              output=tmp_path / "out", progress=False)
     row = table.iloc[0]
-    assert row["method"] == "B3LYP/sto-3g//GFN2-xTB" and row["status"] == "converged"
+    assert row["method"] == "B3LYP/sto-3g (grid 1)//GFN2-xTB" and row["status"] == "converged"
     store = ResultStore(tmp_path / "r.db")
     record = store.get_path(store.paths().iloc[0]["path_key"])
     energies = record["energies_eV"]

@@ -116,7 +116,7 @@ def test_dft_on_xtb_path(tmp_path, saddle_barrier):
     table = api.run_campaign(nh3_campaign(tmp_path, mode="xtb-path"), db=tmp_path / "r.db",
                              store=tmp_path / "s.json", output=tmp_path / "out", progress=False)
     row = table.iloc[0]
-    assert row["method"] == "B3LYP/def2-SVP//GFN2-xTB"
+    assert row["method"] == "B3LYP/def2-SVP (grid 1)//GFN2-xTB"
     assert row["status"] == "converged"
     assert row["value_eV"] == pytest.approx(saddle_barrier, abs=0.05)
 

@@ -89,7 +89,7 @@ def test_counterpoise_partners_carry_the_same_region():
         assert points == {p for p in region_points if p in set(m.positions)}, m.name
         if m.ghosts:  # a ghost partner: the same region atoms as the complex, some as ghosts
             assert m.model == q.complex.model
-    assert method.label == "ONIOM(B3LYP-D3BJ/def2-SVP:GFN2-xTB, 2.5 Å)"
+    assert method.label == "ONIOM(B3LYP-D3BJ/def2-SVP (grid 1):GFN2-xTB, 2.5 Å)"
     assert method.key() != get_method("screening").key()
     assert q.complex.key() != mol.key()  # the region is part of the structure's key
 

@@ -179,7 +179,7 @@ def test_results_query_formats(workdir):
     assert cli("run", "tiny.yaml", "-q", cwd=workdir).returncode == 0
     as_json = json.loads(cli("results", "--format", "json", "--campaign", "tiny",
                              cwd=workdir).stdout)
-    assert len(as_json) == 7 and all(r["method"] == "B3LYP-D3BJ/def2-SVP" for r in as_json)
+    assert len(as_json) == 7 and all(r["method"] == "B3LYP-D3BJ/def2-SVP (grid 1)" for r in as_json)
     csv = cli("results", "--quantities", "tiny.yaml", "--format", "csv", cwd=workdir).stdout
     assert csv.splitlines()[0].startswith("quantity,kind,value_eV")
     status = cli("status", cwd=workdir).stdout
