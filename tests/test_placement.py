@@ -201,6 +201,19 @@ def test_screen_fmax_tighter_than_ranking_is_refused(workdir):
         load_campaign(workdir / "f.yaml")
 
 
+def test_keeping_more_poses_than_are_made_is_refused(workdir):
+    from screening.campaign import load_campaign
+
+    (workdir / "k.yaml").write_text(campaign_text().replace("keep: 2", "keep: 4"))
+    with pytest.raises(InputError, match=r"k.yaml:\d+: quantities\[0\]\.keep: keep: 4 is more "
+                                         r"than the 3 candidate poses made"):
+        load_campaign(workdir / "k.yaml", check_only=True)
+    (workdir / "d.yaml").write_text(campaign_text().replace(", keep: 2", "").replace(
+        "poses: 3", "poses: 2"))  # the default keep (3) falls to the 2 made
+    placement, = load_campaign(workdir / "d.yaml", check_only=True).quantities[0].placements
+    assert placement.keep == 2
+
+
 def test_funnel_is_part_of_the_placement_key_only_when_set():
     from dataclasses import replace
 

@@ -107,7 +107,7 @@ class Campaign:
         """What the campaign may compute: ``calculations`` (single points now known plus five
         per pose a placement keeps: complex, two fragments, two ghost-basis fragments),
         ``relaxations`` (GFN2-xTB pose relaxations) and ``images`` (NEB images)."""
-        kept = sum(s.keep * len(s.sites) for q in self.quantities for s in q.placements)
+        kept = sum(s.keep for q in self.quantities for s in q.placements)  # over all sites
         return {"calculations": len(self.calculations()) + 5 * kept,
                 "relaxations": sum(s.n_poses * len(s.sites) for q in self.quantities
                                    for s in q.placements),

@@ -399,7 +399,7 @@ def load_placement(e: Entry) -> Placement:
                       field="guest")
     guest, parts, label = load_guests(e)
     sites = site_names(e, host, q.get("sites", ["endo"] if "endo" in host.sites else ["exo"]))
-    counts = search_counts(e, 8, 3)
+    counts = search_counts(e, 8, 3, len(sites))
     relax = e.flag("relax", True)
     screen_fmax = load_screen_fmax(e)
     split = tuple(load_split(e, parts))
@@ -494,9 +494,9 @@ MAX_IMAGES = 50
 """Images a path may have."""
 
 
-def search_counts(e: Entry, poses: int, keep: int) -> dict[str, int]:
-    """``poses:`` (candidates per site, at most ``MAX_POSES``), ``keep:`` (best kept, at most
-    ``MAX_KEEP``), ``seed:``."""
+def search_counts(e: Entry, poses: int, keep: int, sites: int = 1) -> dict[str, int]:
+    """``poses:`` (candidates per site, at most ``MAX_POSES``), ``keep:`` (best kept over the
+    ``sites`` site names, at most ``MAX_KEEP`` and at most the ``poses × sites`` made), ``seed:``."""
     counts = {}
     for k, default in (("poses", poses), ("keep", keep), ("seed", 7)):
         counts[k] = get_int(e.ctx, e.q, k, e.path, default)
@@ -507,6 +507,13 @@ def search_counts(e: Entry, poses: int, keep: int) -> dict[str, int]:
             raise e.error(f"{k}: {counts[k]} is more than the {most} a placement may have "
                           f"(each is a GFN2-xTB relaxation or a set of DFT calculations); "
                           "split the search into several quantities with other seeds", k)
+    made = counts["poses"] * sites
+    if "keep" not in e.q:  # the default never asks for more than are made
+        counts["keep"] = min(counts["keep"], made)
+    elif counts["keep"] > made:
+        raise e.error(f"keep: {counts['keep']} is more than the {made} candidate poses made "
+                      f"(poses: {counts['poses']} per site × {sites} site(s)); keep at most "
+                      "as many as are made", "keep")
     return counts
 
 
