@@ -39,13 +39,15 @@ class Settings:
     db : results database, a file path or a ``postgresql://`` URL (``SCREENING_DB``).
     device : ``auto`` (GPU when gpu4pyscf and a CUDA device are usable), ``cpu`` or ``gpu``.
     threads : CPU threads for PySCF; 0 = PySCF's default (all cores).
-    max_memory_mb : PySCF memory limit in MB; 0 = 60 % of the free memory.
+    max_memory_mb : PySCF memory limit in MB per calculation; 0 = 60 % of physical memory
+        shared among ``workers``.
     energy_check : re-evaluate the energy on the final density ``gpu`` (on GPU runs),
         ``always`` or ``never``.
     cache_dir : folder for built hosts (default ``$XDG_CACHE_HOME/screening`` or
         ``~/.cache/screening``); never the installed package or the checkout.
     workers : processes that relax a placement's candidate poses side by side, one thread
-        each (``SCREENING_WORKERS``; ``screening run --workers`` sets it).
+        each, and calculations running side by side, which share ``max_memory_mb``'s default
+        (``SCREENING_WORKERS``; ``screening run --workers`` sets it).
     """
 
     db: str = "results/screening.db"

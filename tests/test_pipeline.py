@@ -153,6 +153,23 @@ def test_two_workers_store_every_result_once(workdir):
     assert values(table)["water dimer"] == pytest.approx(-0.218, abs=0.045)
 
 
+def test_oversubscribed_threads_are_named(tmp_path):
+    """More threads than cores over the workers gets a note saying what to give instead."""
+    from screening.pipeline.local import _precompute
+    from screening.settings import current_settings
+
+    cores = os.cpu_count() or 1
+    said: list[str] = []
+    _precompute([], str(tmp_path / "x.db"), 2, said.append,
+                current_settings().replace(threads=cores))
+    assert said == [f"note: 2 workers × {cores} threads = {2 * cores} threads on {cores} cores; "
+                    f"oversubscribed threads wait on each other (give --threads "
+                    f"{max(1, cores // 2)}, or fewer --workers)"]
+    said.clear()
+    _precompute([], str(tmp_path / "x.db"), 1, said.append, current_settings().replace(threads=1))
+    assert said == []
+
+
 def test_second_runner_on_same_store_is_refused(workdir):
     small_campaign(workdir)
     handle = lock_store(workdir / "results/fireworks_store.json")

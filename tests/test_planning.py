@@ -13,6 +13,16 @@ from screening.methods import get_method
 from .conftest import LI_H2O
 
 
+def test_default_memory_is_shared_among_workers():
+    """Two calculations side by side never each take 60 % of the machine's memory."""
+    from screening.engines.pyscf import default_max_memory_mb
+    from screening.settings import Settings
+
+    one, two = default_max_memory_mb(Settings(workers=1)), default_max_memory_mb(Settings(workers=2))
+    assert two == pytest.approx(one / 2, abs=1)
+    assert default_max_memory_mb(Settings(workers=2, max_memory_mb=5000)) == 5000  # as given
+
+
 def test_df_tensor_size_of_a_cage_complex():
     """CC3 ⊃ TFSI⁻ at def2-SVP: ~1,800 AOs, ~8,000 auxiliary functions: ~100 GB packed."""
     gb = planning.df_tensor_bytes(1800, 8000) / 1e9

@@ -146,13 +146,14 @@ def build_mol(molecule: Molecule, method: Method, max_memory_mb: int | None = No
 
 
 def default_max_memory_mb(settings: Settings | None = None) -> int:
-    """Memory PySCF may use (MB): ``Settings.max_memory_mb``, else 60 % of physical memory."""
-    configured = (settings or current_settings()).max_memory_mb
-    if configured:
-        return configured
+    """Memory PySCF may use (MB): ``Settings.max_memory_mb``, else 60 % of physical memory
+    shared among the settings' workers (calculations running side by side)."""
+    settings = settings or current_settings()
+    if settings.max_memory_mb:
+        return settings.max_memory_mb
     try:
         total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1e6
-        return int(0.6 * total)
+        return int(0.6 * total / settings.workers)
     except (ValueError, OSError):
         return 4000
 

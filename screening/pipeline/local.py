@@ -62,7 +62,12 @@ def _precompute(todo: list, db: str, workers: int, progress: Progress,
     (tblite's GFN2-xTB relaxes poses there) hangs in its first OpenMP region."""
     import multiprocessing
 
-    threads = settings.threads or max(1, (os.cpu_count() or 1) // workers)
+    cores = os.cpu_count() or 1
+    threads = settings.threads or max(1, cores // workers)
+    if workers * threads > cores:
+        progress(f"note: {workers} workers × {threads} threads = {workers * threads} threads on "
+                 f"{cores} cores; oversubscribed threads wait on each other (give --threads "
+                 f"{max(1, cores // workers)}, or fewer --workers)")
     worker_settings = settings.replace(threads=threads).to_dict()
     done = 0
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
