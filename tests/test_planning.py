@@ -18,7 +18,8 @@ def test_default_memory_is_shared_among_workers():
     from screening.engines.pyscf import default_max_memory_mb
     from screening.settings import Settings
 
-    one, two = default_max_memory_mb(Settings(workers=1)), default_max_memory_mb(Settings(workers=2))
+    one = default_max_memory_mb(Settings(workers=1))
+    two = default_max_memory_mb(Settings(workers=2))
     assert two == pytest.approx(one / 2, abs=1)
     assert default_max_memory_mb(Settings(workers=2, max_memory_mb=5000)) == 5000  # as given
 

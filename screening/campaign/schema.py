@@ -496,7 +496,7 @@ MAX_IMAGES = 50
 
 def search_counts(e: Entry, poses: int, keep: int, sites: int = 1) -> dict[str, int]:
     """``poses:`` (candidates per site, at most ``MAX_POSES``), ``keep:`` (best kept over the
-    ``sites`` site names, at most ``MAX_KEEP`` and at most the ``poses × sites`` made), ``seed:``."""
+    ``sites`` site names, at most ``MAX_KEEP`` and the ``poses × sites`` made), ``seed:``."""
     counts = {}
     for k, default in (("poses", poses), ("keep", keep), ("seed", 7)):
         counts[k] = get_int(e.ctx, e.q, k, e.path, default)
