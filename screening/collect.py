@@ -34,11 +34,8 @@ def expand(campaign: Campaign, store: ResultStore) -> list[Quantity]:
 
 def expand_owned(campaign: Campaign, store: ResultStore) -> list[tuple[str, Quantity]]:
     """:func:`expand`, each row with the name of the campaign quantity it belongs to."""
-    from .quantities import Placement, with_oniom_regions
-
-    return [(q.name, with_oniom_regions(row, campaign.method) if isinstance(q, Placement)
-             else row)
-            for q in campaign.quantities for row in q.expand(store.get_poses)]
+    return [(q.name, row) for q in campaign.quantities
+            for row in q.expand(store.get_poses, campaign.method)]
 
 
 def campaign_keys(campaign: Campaign, store: ResultStore) -> dict[str, list[str]]:

@@ -137,18 +137,15 @@ class Quantity:
                 seen.setdefault(t.molecule.key(), t.molecule)
         return list(seen.values())
 
-    def expand(self, poses_of: PosesOf) -> list["Quantity"]:
-        """The quantities that make this one's table rows (a placement: one per stored pose)."""
+    def expand(self, poses_of: PosesOf, method: Method | None = None) -> list["Quantity"]:
+        """The quantities that make this one's table rows (a placement: one per stored pose),
+        with ``method``'s ONIOM regions on the structures its searches made."""
         return [self]
 
     @property
     def placements(self) -> tuple[PlacementSpec, ...]:
         """The structure searches this quantity needs before its energies are known."""
         return (self.placement,) if self.placement is not None else ()
-
-    def pose_molecules(self, pose: Pose) -> list[Molecule]:
-        """The calculations one stored pose of one of :attr:`placements` adds."""
-        return []
 
     def row(self, method: Method, energies: dict[str, float],
             paths: dict[str, dict] | None = None) -> dict:
@@ -298,12 +295,12 @@ class Placement(Quantity):
         return Binding(name, pose.molecule, frags, self.counterpoise, self.description,
                        self.kind)
 
-    def pose_molecules(self, pose: Pose) -> list[Molecule]:
-        return self.pose_quantity(pose).molecules()
-
-    def expand(self, poses_of: PosesOf) -> list[Quantity]:
+    def expand(self, poses_of: PosesOf, method: Method | None = None) -> list[Quantity]:
         poses = poses_of(self.placement.key())
-        return [self.pose_quantity(p) for p in poses] if poses else [self]
+        if not poses:
+            return [self]
+        rows = [self.pose_quantity(p) for p in poses]
+        return rows if method is None else [with_oniom_regions(q, method) for q in rows]
 
     def row(self, method: Method, energies: dict[str, float],
             paths: dict[str, dict] | None = None) -> dict:
@@ -361,15 +358,29 @@ class IonPairDissociation(Quantity):
     def molecules(self) -> list[Molecule]:
         return []  # both states are known once searched
 
-    def pose_molecules(self, pose: Pose) -> list[Molecule]:
-        return [pose.molecule] if pose.rank == 1 else []
+    def expand(self, poses_of: PosesOf, method: Method | None = None) -> list[Quantity]:
+        """The dissociation of the best contact and separated states, once both are searched.
 
-    def expand(self, poses_of: PosesOf) -> list[Quantity]:
+        With an ONIOM ``method`` both states carry one region, by atom: the host atoms near
+        the ions in either state, closed over the bonds of both (as a path's endpoints). The
+        subtractive energy of a region is only comparable between structures with the same
+        atoms and caps in it; a region of each state's own would leave the difference of the
+        two levels' total energies of the host atoms only one state holds (hundreds of eV).
+        """
+        from dataclasses import replace
+
+        from .engines.oniom import joint_region
+
         contact, separated = poses_of(self.contact.key()), poses_of(self.separated.key())
         if not contact or not separated:
             return [self]
-        return [Dissociation(self.name, contact[0].molecule, (separated[0].molecule,),
-                             self.description, self.kind)]
+        paired, apart = contact[0].molecule, separated[0].molecule
+        if method is not None and method.oniom_radius is not None:
+            ions = list(range(contact[0].host_atoms, paired.natoms))
+            region = joint_region((paired, apart), ions, method.oniom_radius,
+                                  method.oniom_extend, f"quantity {self.name!r}")
+            paired, apart = replace(paired, model=region), replace(apart, model=region)
+        return [Dissociation(self.name, paired, (apart,), self.description, self.kind)]
 
     def row(self, method: Method, energies: dict[str, float],
             paths: dict[str, dict] | None = None) -> dict:
@@ -524,14 +535,15 @@ def with_oniom_regions(q: Quantity, method: Method, source: str | None = None) -
     from .engines.oniom import model_region
     from .errors import InputError
 
-    if method.oniom_radius is None or isinstance(q, Placement):
-        return q
+    if method.oniom_radius is None or isinstance(q, (Placement, IonPairDissociation)):
+        return q  # regions pose by pose (Placement.expand, IonPairDissociation.expand)
     if isinstance(q, Barrier):
         return replace(q, path=path_with_oniom_region(q.path, method, source))
     if not isinstance(q, Binding):
         raise InputError(f"quantity {q.name!r}: ONIOM is available for binding, adsorption, "
-                         f"desolvation and barrier quantities (placements included), not "
-                         f"{q.kind} yet", source, field="method.oniom")
+                         f"desolvation and barrier quantities (placements included) and a "
+                         f"salt's dissociation on a host, not {q.kind} from given structures "
+                         "yet", source, field="method.oniom")
     by_size = sorted(q.fragments, key=lambda f: len(f.atoms))
     core = sorted(a for f in by_size[:-1] for a in f.atoms)
     region = model_region(q.complex, core, method.oniom_radius, method.oniom_extend, source)

@@ -237,6 +237,84 @@ quantities:
         assert store.get(m, load_campaign(workdir / "p.yaml").method) is not None, m.name
 
 
+@pytest.mark.slow
+def test_oniom_salt_dissociation_on_a_host(workdir):
+    """LiTFSI on a PVDF oligomer (seed 003's kind): both states carry one region, grown from
+    the two ions in either state; a region as large as the system gives the single-level
+    dissociation energy exactly; a 2.5 Å region splits the host in two layers and stays near
+    the single-level value; a rerun computes nothing."""
+    from screening import api
+    from screening.campaign import load_campaign
+    from screening.collect import expand
+    from screening.store import ResultStore
+
+    def campaign(name: str, oniom: str) -> str:
+        (workdir / f"{name}.yaml").write_text(f"""name: {name}
+method: {{functional: hf, basis: sto-3g, dispersion: null, density_fit: false{oniom}}}
+quantities:
+  - {{name: LiTFSI on PVDF, kind: dissociation, host: {{name: PVDF-HFP, units: 2,
+     hfp_units: 0}}, salt: [Li+, TFSI-], separation: 5.0, poses: 2}}
+""")
+        return f"{name}.yaml"
+
+    run = {}
+    for name, oniom in (("plain", ""), ("whole", ", oniom: {radius: 30}"),
+                        ("split", ", oniom: {radius: 2.5}")):
+        file = workdir / campaign(name, oniom)
+        run[name] = api.run_campaign(file, db=workdir / "d.db", store=workdir / "s.json",
+                                     output=workdir / name, progress=False).iloc[0]
+        assert run[name]["missing"] == "", run[name]["missing"]
+    store = ResultStore(workdir / "d.db")
+    assert run["split"]["method"] == "ONIOM(HF/sto-3g:GFN2-xTB, 2.5 Å)"
+    assert run["whole"]["value_eV"] == pytest.approx(run["plain"]["value_eV"], abs=1e-6)
+    assert 0.5 < run["plain"]["value_eV"] < 8.0  # opposite charges pulled apart: uphill
+    # one region by atom in both states, else the two levels' total energies of the host atoms
+    # only one state's region holds would not cancel (thousands of eV here; measured 0.024 eV
+    # off the single-level value with the shared region)
+    assert abs(run["split"]["value_eV"] - run["plain"]["value_eV"]) < 0.2
+    (q,) = expand(load_campaign(workdir / "split.yaml"), store)
+    (apart,) = q.products
+    assert q.paired.model == apart.model
+    n_host = 14  # H-(CH2CF2)2-H
+    assert set(range(n_host, apart.natoms)) <= apart.model  # both ions
+    assert 0 < len(apart.model - set(range(n_host, apart.natoms))) < n_host  # two layers
+    count = store.count()
+    api.run_campaign(workdir / "split.yaml", db=workdir / "d.db", store=workdir / "s.json",
+                     output=workdir / "split", progress=False)
+    assert store.count() == count
+
+
+def test_xtb_single_point_falls_back_to_heavier_damping():
+    """The ONIOM model of a separated ion pair whose GFN2-xTB SCF oscillates at tblite's default
+    mixing gets its energy from the ladder's damped rung, the same as that setting run alone;
+    a molecule that converges at the defaults keeps its default energy."""
+    from ase.io import read
+    from ase.units import Hartree
+    from ase.calculators.calculator import CalculationFailed
+    from tblite.ase import TBLite
+
+    from screening.engines.xtb import SCF_LADDER, xtb_energy
+
+    from .conftest import ROOT
+
+    atoms = read(ROOT / "tests" / "data" / "li_tfsi_separated_model.xyz")
+    mol = Molecule.from_atoms(atoms, 0, 1)
+
+    def alone(options: dict) -> float:
+        a = atoms.copy()
+        a.calc = TBLite(method="GFN2-xTB", charge=0, multiplicity=1, verbosity=0, **options)
+        return a.get_potential_energy() / Hartree
+
+    with pytest.raises(CalculationFailed, match="not converged"):
+        alone(SCF_LADDER[0])
+    energy, grad = xtb_energy(mol, gradient=True)
+    assert energy == pytest.approx(alone(SCF_LADDER[1]), abs=1e-9)
+    assert grad.shape == (mol.natoms, 3) and np.isfinite(grad).all()
+    water = Molecule.from_arrays(["O", "H", "H"], [[0, 0, 0], [0.96, 0, 0], [-0.24, 0.93, 0]])
+    atoms = water.to_atoms()  # alone() computes ``atoms``
+    assert xtb_energy(water)[0] == pytest.approx(alone({}), abs=1e-12)
+
+
 def test_oniom_barrier_shares_one_region_and_matches_full_dft(workdir):
     """Li⁺ hops between two fixed waters, a third water 7 Å off the path. The ONIOM region
     grows from the atom that moves in both endpoints (Li⁺ and both waters, not the third), every

@@ -80,12 +80,30 @@ def xtb_energy(mol: Molecule, gradient: bool = False) -> tuple[float, np.ndarray
     from ase.units import Bohr, Hartree
     from tblite.ase import TBLite
 
+    from ase.calculators.calculator import CalculationFailed
+    from tblite.exceptions import TBLiteRuntimeError
+
     atoms = mol.to_atoms(include_ghosts=False)
-    atoms.calc = TBLite(method="GFN2-xTB", charge=mol.charge, multiplicity=mol.multiplicity,
-                        verbosity=0)
-    energy = float(atoms.get_potential_energy()) / Hartree
-    grad = -atoms.get_forces() * Bohr / Hartree if gradient else None
-    return energy, grad
+    for options in SCF_LADDER:
+        atoms.calc = TBLite(method="GFN2-xTB", charge=mol.charge, multiplicity=mol.multiplicity,
+                            verbosity=0, **options)
+        try:
+            energy = float(atoms.get_potential_energy()) / Hartree
+        except (TBLiteRuntimeError, CalculationFailed) as exc:  # ASE wraps tblite's
+            if "not converged" not in str(exc) or options is SCF_LADDER[-1]:
+                raise
+            continue
+        grad = -atoms.get_forces() * Bohr / Hartree if gradient else None
+        return energy, grad
+    raise AssertionError("unreachable")
+
+
+SCF_LADDER: tuple[dict, ...] = ({}, {"mixer_damping": 0.1, "max_iterations": 1000})
+"""tblite SCF settings a GFN2-xTB single point tries in turn: the defaults (Broyden damping
+0.4, 250 cycles), then heavier damping. Both leave the Hamiltonian (and so the converged
+energy) as it is; a charge-separated ion pair in a small ONIOM model region can need the
+second (seed 003's separated LiTFSI on PVDF: the defaults oscillate past 1000 cycles, damping
+0.1 converges in 1 s)."""
 
 
 def compute_xtb(molecule: Molecule, gradient: bool = False):

@@ -109,8 +109,8 @@ class PathTask(FiretaskBase):
 class PlaceTask(FiretaskBase):
     """Search the structures of one placement spec (guests placed in a host, or a salt's
     separated state; GFN2-xTB ranking, :mod:`screening.complexes`), store the kept poses, then
-    insert one energy Firework per calculation they add before this Firework's children (a
-    FireWorks detour), so the collector waits for them.
+    insert one energy Firework per calculation the quantity's rows now add (``expand``) before
+    this Firework's children (a FireWorks detour), so the collector waits for them.
 
     Required params: ``quantity`` (quantity_to_dict), ``method``, ``db``. Optional:
     ``placement`` (which of the quantity's specs; default its first), ``gpu`` (route the new
@@ -123,7 +123,7 @@ class PlaceTask(FiretaskBase):
     def run_task(self, fw_spec: dict) -> FWAction:
         from ..complexes import run_placement
         from ..hosts import get_host
-        from ..quantities import Placement, quantity_from_dict, with_oniom_regions
+        from ..quantities import quantity_from_dict
         from ..specs import PlacementSpec
 
         q = quantity_from_dict(self["quantity"])
@@ -138,12 +138,12 @@ class PlaceTask(FiretaskBase):
             poses = run_placement(spec, host, progress=lambda m: print(m, flush=True))
             store.put_poses(key, poses, self.get("labels"))
         method = Method(**self["method"])
+        # the calculations its rows add once searched (a salt's dissociation: once both of its
+        # states are; the search that finishes second adds both, with their joint ONIOM region)
         known = {m.key() for m in q.molecules()}
         fws, seen = [], set(known)
-        for pose in poses:
-            pose_molecules = (with_oniom_regions(q.pose_quantity(pose), method).molecules()
-                              if isinstance(q, Placement) else q.pose_molecules(pose))
-            for mol in pose_molecules:
+        for row in q.expand(store.get_poses, method):
+            for mol in row.molecules():
                 if mol.key() not in seen:
                     seen.add(mol.key())
                     labels = {**(self.get("labels") or {}), "job": f"{q.name} :: {mol.name}"}
