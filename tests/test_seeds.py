@@ -116,14 +116,14 @@ def test_tiers_papers_orderings_end_to_end(workdir):
     assert proc.returncode == 0, proc.stderr
     assert ResultStore(workdir / "results/screening.db").count() == n
     summary = pd.read_csv(workdir / "report/summary.csv").set_index("quantity")
-    assert list(summary.columns) == ["paper_eV", "fast: GFN2-xTB", "dft: B3LYP-D3BJ/sto-3g",
-                                     "paper_source"]
+    assert list(summary.columns) == ["paper_eV", "fast: GFN2-xTB",
+                                     "dft: B3LYP-D3BJ/sto-3g (grid 1)", "paper_source"]
     assert summary.loc["Li+ binding to water", "fast: GFN2-xTB"] == pytest.approx(
         row["value_eV"], abs=1e-4)
-    assert pd.isna(summary.loc["Li+ binding to water", "dft: B3LYP-D3BJ/sto-3g"])
+    assert pd.isna(summary.loc["Li+ binding to water", "dft: B3LYP-D3BJ/sto-3g (grid 1)"])
     verdicts = pd.read_csv(workdir / "report/orderings.csv")
-    assert list(verdicts.iloc[0][["reproduced (fast: GFN2-xTB)",
-                                  "reproduced (dft: B3LYP-D3BJ/sto-3g)"]]) == ["no", "incomplete"]
+    columns = ["reproduced (fast: GFN2-xTB)", "reproduced (dft: B3LYP-D3BJ/sto-3g (grid 1))"]
+    assert list(verdicts.iloc[0][columns]) == ["no", "incomplete"]
     assert (workdir / "report/summary.png").stat().st_size > 10_000
     markdown = (workdir / "report/summary.md").read_text()
     assert f"| Li+ binding to water | -1.50 | {row['value_eV']:.2f} | – |" in markdown
