@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 
 import pandas as pd
 from ase import Atoms
@@ -176,17 +177,19 @@ def energy(structure: Atoms | Molecule, method: str | dict | Method = "screening
 
 def run_campaign(campaign: str | os.PathLike | Campaign, workers: int = 1,
                  db: str | os.PathLike | None = None, store: str | os.PathLike | None = None,
-                 output: str | os.PathLike | None = None, progress: bool = True,
+                 output: str | os.PathLike | None = None,
+                 progress: bool | Callable[[str], None] = True,
                  tier: str | None = None) -> pd.DataFrame:
     """Run a campaign (at ``tier``, of a campaign with tiers) locally through FireWorks
-    (embedded store) and return its quantities (eV)."""
+    (embedded store) and return its quantities (eV). ``progress``: print each progress line
+    (True), say nothing (False), or a callable given each line."""
     from .pipeline.launchpad import DEFAULT_STORE, use_embedded_store
     from .pipeline.local import run_local
 
     c = campaign if isinstance(campaign, Campaign) else load_campaign(campaign, tier=tier)
     use_embedded_store(store or DEFAULT_STORE)
-    return run_local(c, None if db is None else str(db), store, output, workers,
-                     print if progress else None)
+    say = progress if callable(progress) else print if progress else None
+    return run_local(c, None if db is None else str(db), store, output, workers, say)
 
 
 def quantities(campaign: str | os.PathLike | Campaign, db: str | os.PathLike | None = None,

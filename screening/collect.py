@@ -258,7 +258,7 @@ def summary_markdown(name: str, summary: pd.DataFrame, orderings: pd.DataFrame) 
     verdict_cols = [c for c in orderings.columns if c.startswith("reproduced")]
     if len(orderings):
         lines += ["", "| published ordering | " + " | ".join(
-            c.replace("reproduced (", "").rstrip(")") for c in verdict_cols) + " |",
+            c.removeprefix("reproduced (").removesuffix(")") for c in verdict_cols) + " |",
                   "|" + "---|" * (len(verdict_cols) + 1)]
         lines += [f"| {r['claim']} | " + " | ".join(str(r[c]) for c in verdict_cols) + " |"
                   for _, r in orderings.iterrows()]

@@ -257,13 +257,17 @@ quantities:
 """)
         return f"{name}.yaml"
 
-    run = {}
+    run, said = {}, []
     for name, oniom in (("plain", ""), ("whole", ", oniom: {radius: 30}"),
                         ("split", ", oniom: {radius: 2.5}")):
         file = workdir / campaign(name, oniom)
         run[name] = api.run_campaign(file, db=workdir / "d.db", store=workdir / "s.json",
-                                     output=workdir / name, progress=False).iloc[0]
+                                     output=workdir / name, progress=said.append).iloc[0]
         assert run[name]["missing"] == "", run[name]["missing"]
+        # the two states, each queued once: the states' searches are stored after the first
+        # campaign, and each of the two searches used to queue both states again
+        assert "2 single points: 0 already stored, 2 to compute" in said, said
+        said.clear()
     store = ResultStore(workdir / "d.db")
     assert run["split"]["method"] == "ONIOM(HF/sto-3g:GFN2-xTB, 2.5 Å)"
     assert run["whole"]["value_eV"] == pytest.approx(run["plain"]["value_eV"], abs=1e-6)

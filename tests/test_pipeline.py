@@ -224,6 +224,26 @@ def test_gpu_fireworks_reach_only_gpu_workers(workdir):
     assert lp.checkout_fw(anyone, str(workdir))[0] is not None  # no category: takes everything
 
 
+def test_a_quantitys_searches_run_in_turn(workdir):
+    """A salt's dissociation on a host has two searches (contact, separated): the second waits
+    for the first, so it alone queues the two states' energies, each once."""
+    from screening.pipeline.workflow import build_workflow
+
+    (workdir / "d.yaml").write_text("""name: d
+method: gfn2-xtb
+quantities:
+  - {name: LiTFSI on PVDF, kind: dissociation, host: {name: PVDF-HFP, units: 2,
+     hfp_units: 0}, salt: [Li+, TFSI-], separation: 5.0, poses: 2}
+""")
+    wf = build_workflow(load_campaign(workdir / "d.yaml"), str(workdir / "r.db"), workdir / "o")
+    searches = [fw for fw in wf.fws if "placement_key" in fw.spec]
+    assert [fw.name.rsplit(" ", 1)[-1] for fw in searches] == ["contact", "separated"]
+    parents = {fw.fw_id: list(wf.links.parent_links.get(fw.fw_id, []))
+               for fw in searches}
+    assert parents[searches[0].fw_id] == []
+    assert parents[searches[1].fw_id] == [searches[0].fw_id]
+
+
 def test_slurm_templates_render():
     from fireworks.utilities.fw_serializers import load_object_from_file
 

@@ -130,6 +130,18 @@ def test_tiers_papers_orderings_end_to_end(workdir):
     assert "| Li+ binds to water (an ordering that holds) | no | incomplete |" in markdown
 
 
+def test_summary_names_each_tier_by_its_whole_label():
+    """A tier whose method label ends in a bracket (an ONIOM one) keeps it in the verdict table."""
+    from screening.collect import summary_markdown
+
+    label = "dft-oniom: ONIOM(B3LYP-D3BJ/def2-SVP:GFN2-xTB, 3.5 Å)"
+    summary = pd.DataFrame({"quantity": ["a"], "paper_eV": [0.7], label: [4.07]})
+    orderings = pd.DataFrame({"claim": ["a is small"], f"reproduced ({label})": ["no"]})
+    text = summary_markdown("s", summary, orderings)
+    assert f"| published ordering | {label} |" in text
+    assert "| a | 0.70 | 4.07 |" in text
+
+
 @pytest.mark.parametrize("change, where", [
     ("orderings:\n  - {claim: x, increasing: [Li+ binding to water, nothing]}\n",
      "orderings[0].increasing"),

@@ -42,15 +42,17 @@ def _pool_worker(mol: dict, method: dict, db: str, labels: dict, settings: dict)
 def _pending_energies(lp, wf_id: int, results: ResultStore
                       ) -> tuple[list[tuple[dict, dict, dict]], int]:
     """(molecule, method, labels) of the workflow's energy Fireworks whose result is not stored,
-    and the number of energy Fireworks in all."""
+    one per calculation (two quantities may share one), and the number of calculations in all."""
     nodes = lp.workflows.find_one({"nodes": wf_id}, {"nodes": 1})["nodes"]
-    out, total = [], 0
+    out, keys = [], set()
     for fw in lp.fireworks.find({"fw_id": {"$in": nodes}, "spec.calc_key": {"$exists": True}}):
-        total += 1
-        if results.get_key(fw["spec"]["calc_key"]) is None:
-            task = fw["spec"]["_tasks"][0]
-            out.append((task["molecule"], task["method"], task.get("labels") or {}))
-    return out, total
+        key = fw["spec"]["calc_key"]
+        if key not in keys:
+            keys.add(key)
+            if results.get_key(key) is None:
+                task = fw["spec"]["_tasks"][0]
+                out.append((task["molecule"], task["method"], task.get("labels") or {}))
+    return out, len(keys)
 
 
 def _precompute(todo: list, db: str, workers: int, progress: Progress,

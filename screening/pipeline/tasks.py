@@ -105,6 +105,11 @@ class PathTask(FiretaskBase):
                                       "force_calls", "steps", "reason")})
 
 
+def _searched(store: ResultStore, keys: list[str]):
+    """A ``poses_of`` that knows the stored poses of the searches ``keys`` only."""
+    return lambda key: store.get_poses(key) if key in keys else None
+
+
 @explicit_serialize
 class PlaceTask(FiretaskBase):
     """Search the structures of one placement spec (guests placed in a host, or a salt's
@@ -138,11 +143,17 @@ class PlaceTask(FiretaskBase):
             poses = run_placement(spec, host, progress=lambda m: print(m, flush=True))
             store.put_poses(key, poses, self.get("labels"))
         method = Method(**self["method"])
-        # the calculations its rows add once searched (a salt's dissociation: once both of its
-        # states are; the search that finishes second adds both, with their joint ONIOM region)
-        known = {m.key() for m in q.molecules()}
-        fws, seen = [], set(known)
-        for row in q.expand(store.get_poses, method):
+        # The calculations its rows add once searched: those the quantity's searches up to this
+        # one make, less those the searches before it made (a salt's dissociation: both states,
+        # with their joint ONIOM region, added by its second search, which the workflow runs
+        # after the first). So each is added once, even where every search was stored before.
+        order = [p.key() for p in q.placements]
+        k = order.index(key) if key in order else len(order) - 1
+        seen = {m.key() for m in q.molecules()}
+        seen |= {m.key() for row in q.expand(_searched(store, order[:k]), method)
+                 for m in row.molecules()}
+        fws = []
+        for row in q.expand(_searched(store, order[:k + 1]), method):
             for mol in row.molecules():
                 if mol.key() not in seen:
                     seen.add(mol.key())

@@ -31,13 +31,16 @@ def build_workflow(campaign: Campaign, db: str, output: str | Path,
         by_key[mol.key()] = energy_firework(mol, campaign.method, db, labels, gpu)
         fws.append(by_key[mol.key()])
     for q in campaign.quantities:  # one Firework per placement; it adds its poses' Fireworks
-        for k, placement in enumerate(q.placements):
+        previous: list[Firework] = []  # a quantity's searches run in turn: the last adds its rows
+        for placement in q.placements:
             spec = {"_priority": 10_000, "placement_key": placement.key()}
             task = PlaceTask(quantity=quantity_to_dict(q), placement=placement.to_dict(),
                              method=method, db=db, gpu=gpu,
                              labels={"campaign": campaign.name, "job": q.name})
             label = "place" if len(q.placements) == 1 else f"place {placement.mode}"
-            fws.append(Firework([task], spec=spec, name=f"{q.name} :: {label}"))
+            previous = [Firework([task], spec=spec, parents=previous,
+                                 name=f"{q.name} :: {label}")]
+            fws += previous
     for q in campaign.quantities:  # one Firework per path, after its endpoints
         if q.path is None:
             continue
