@@ -266,6 +266,9 @@ quantities:
         assert run[name]["missing"] == "", run[name]["missing"]
         # the two states, each queued once: the states' searches are stored after the first
         # campaign, and each of the two searches used to queue both states again
+        added = [int(line.split(" calculations added")[0].rsplit(" ", 1)[-1])
+                 for line in said if "calculations added" in line]
+        assert sorted(added) == [0, 2], said
         assert "2 single points: 0 already stored, 2 to compute" in said, said
         said.clear()
     store = ResultStore(workdir / "d.db")

@@ -224,24 +224,34 @@ def test_gpu_fireworks_reach_only_gpu_workers(workdir):
     assert lp.checkout_fw(anyone, str(workdir))[0] is not None  # no category: takes everything
 
 
-def test_a_quantitys_searches_run_in_turn(workdir):
+def test_a_quantitys_searches_run_in_turn_and_queue_each_state_once(workdir):
     """A salt's dissociation on a host has two searches (contact, separated): the second waits
-    for the first, so it alone queues the two states' energies, each once."""
+    for the first and queues the two states' energies. Run again as a second campaign, where
+    both searches are stored, the first search queues both states and the second none (each
+    used to queue both)."""
     from screening.pipeline.workflow import build_workflow
 
-    (workdir / "d.yaml").write_text("""name: d
+    for name in ("a", "b"):
+        (workdir / f"{name}.yaml").write_text(f"""name: {name}
 method: gfn2-xtb
 quantities:
-  - {name: LiTFSI on PVDF, kind: dissociation, host: {name: PVDF-HFP, units: 2,
-     hfp_units: 0}, salt: [Li+, TFSI-], separation: 5.0, poses: 2}
+  - {{name: LiTFSI on PVDF, kind: dissociation, host: {{name: PVDF-HFP, units: 2,
+     hfp_units: 0}}, salt: [Li+, TFSI-], separation: 5.0, poses: 1}}
 """)
-    wf = build_workflow(load_campaign(workdir / "d.yaml"), str(workdir / "r.db"), workdir / "o")
+    wf = build_workflow(load_campaign(workdir / "a.yaml"), str(workdir / "r.db"), workdir / "o")
     searches = [fw for fw in wf.fws if "placement_key" in fw.spec]
     assert [fw.name.rsplit(" ", 1)[-1] for fw in searches] == ["contact", "separated"]
-    parents = {fw.fw_id: list(wf.links.parent_links.get(fw.fw_id, []))
-               for fw in searches}
-    assert parents[searches[0].fw_id] == []
-    assert parents[searches[1].fw_id] == [searches[0].fw_id]
+    assert list(wf.links.parent_links.get(searches[1].fw_id, [])) == [searches[0].fw_id]
+    added = {}
+    for name in ("a", "b"):
+        said: list[str] = []
+        table = api.run_campaign(workdir / f"{name}.yaml", db=workdir / "r.db",
+                                 store=workdir / "s.json", output=workdir / name,
+                                 progress=said.append)
+        assert table.loc[0, "missing"] == "" and table.loc[0, "value_eV"] > 0
+        added[name] = [int(line.split(" calculations added")[0].rsplit(" ", 1)[-1])
+                       for line in said if "calculations added" in line]
+    assert added == {"a": [0, 2], "b": [2, 0]}
 
 
 def test_slurm_templates_render():

@@ -105,9 +105,14 @@ class PathTask(FiretaskBase):
                                       "force_calls", "steps", "reason")})
 
 
-def _searched(store: ResultStore, keys: list[str]):
-    """A ``poses_of`` that knows the stored poses of the searches ``keys`` only."""
-    return lambda key: store.get_poses(key) if key in keys else None
+def _queued(lp, fw_id: int | None) -> set[str]:
+    """The calc keys of the energy Fireworks in the workflow of Firework ``fw_id`` (none without
+    a LaunchPad: a workflow stored before placements were given one)."""
+    if lp is None or fw_id is None:
+        return set()
+    nodes = lp.workflows.find_one({"nodes": fw_id}, {"nodes": 1})["nodes"]
+    return {fw["spec"]["calc_key"] for fw in lp.fireworks.find(
+        {"fw_id": {"$in": nodes}, "spec.calc_key": {"$exists": True}}, {"spec.calc_key": 1})}
 
 
 @explicit_serialize
@@ -115,7 +120,9 @@ class PlaceTask(FiretaskBase):
     """Search the structures of one placement spec (guests placed in a host, or a salt's
     separated state; GFN2-xTB ranking, :mod:`screening.complexes`), store the kept poses, then
     insert one energy Firework per calculation the quantity's rows now add (``expand``) before
-    this Firework's children (a FireWorks detour), so the collector waits for them.
+    this Firework's children (a FireWorks detour), so the collector waits for them. A
+    calculation the workflow already holds is not added again (the Firework's spec sets
+    ``_add_launchpad_and_fw_id``, so FireWorks hands the task its LaunchPad).
 
     Required params: ``quantity`` (quantity_to_dict), ``method``, ``db``. Optional:
     ``placement`` (which of the quantity's specs; default its first), ``gpu`` (route the new
@@ -143,20 +150,16 @@ class PlaceTask(FiretaskBase):
             poses = run_placement(spec, host, progress=lambda m: print(m, flush=True))
             store.put_poses(key, poses, self.get("labels"))
         method = Method(**self["method"])
-        # The calculations its rows add once searched: those the quantity's searches up to this
-        # one make, less those the searches before it made (a salt's dissociation: both states,
-        # with their joint ONIOM region, added by its second search, which the workflow runs
-        # after the first). So each is added once, even where every search was stored before.
-        order = [p.key() for p in q.placements]
-        k = order.index(key) if key in order else len(order) - 1
-        seen = {m.key() for m in q.molecules()}
-        seen |= {m.key() for row in q.expand(_searched(store, order[:k]), method)
-                 for m in row.molecules()}
+        # The calculations its rows add once searched (a salt's dissociation: once both of its
+        # states are, with their joint ONIOM region), less those the workflow already holds:
+        # where both searches were stored before, the first one to run queues both states.
+        seen = {calc_key(m, method) for m in q.molecules()} | _queued(
+            getattr(self, "launchpad", None), getattr(self, "fw_id", None))
         fws = []
-        for row in q.expand(_searched(store, order[:k + 1]), method):
+        for row in q.expand(store.get_poses, method):
             for mol in row.molecules():
-                if mol.key() not in seen:
-                    seen.add(mol.key())
+                if calc_key(mol, method) not in seen:
+                    seen.add(calc_key(mol, method))
                     labels = {**(self.get("labels") or {}), "job": f"{q.name} :: {mol.name}"}
                     fws.append(energy_firework(mol, method, self["db"], labels,
                                                self.get("gpu", False)))

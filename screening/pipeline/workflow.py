@@ -31,9 +31,12 @@ def build_workflow(campaign: Campaign, db: str, output: str | Path,
         by_key[mol.key()] = energy_firework(mol, campaign.method, db, labels, gpu)
         fws.append(by_key[mol.key()])
     for q in campaign.quantities:  # one Firework per placement; it adds its poses' Fireworks
-        previous: list[Firework] = []  # a quantity's searches run in turn: the last adds its rows
+        # a quantity's searches run in turn, each told its workflow (to queue no calculation
+        # twice): a dissociation's second search queues both states
+        previous: list[Firework] = []
         for placement in q.placements:
-            spec = {"_priority": 10_000, "placement_key": placement.key()}
+            spec = {"_priority": 10_000, "placement_key": placement.key(),
+                    "_add_launchpad_and_fw_id": True}
             task = PlaceTask(quantity=quantity_to_dict(q), placement=placement.to_dict(),
                              method=method, db=db, gpu=gpu,
                              labels={"campaign": campaign.name, "job": q.name})
