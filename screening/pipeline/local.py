@@ -43,9 +43,10 @@ def _pending_energies(lp, wf_id: int, results: ResultStore
                       ) -> tuple[list[tuple[dict, dict, dict]], int]:
     """(molecule, method, labels) of the workflow's energy Fireworks whose result is not stored,
     one per calculation (two quantities may share one), and the number of calculations in all."""
-    nodes = lp.workflows.find_one({"nodes": wf_id}, {"nodes": 1})["nodes"]
+    from .tasks import energy_fireworks
+
     out, keys = [], set()
-    for fw in lp.fireworks.find({"fw_id": {"$in": nodes}, "spec.calc_key": {"$exists": True}}):
+    for fw in energy_fireworks(lp, wf_id):
         key = fw["spec"]["calc_key"]
         if key not in keys:
             keys.add(key)

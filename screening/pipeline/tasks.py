@@ -105,14 +105,20 @@ class PathTask(FiretaskBase):
                                       "force_calls", "steps", "reason")})
 
 
+def energy_fireworks(lp, fw_id: int, fields: dict | None = None) -> list[dict]:
+    """The energy Fireworks (documents, ``fields`` of them if given) of the workflow that holds
+    Firework ``fw_id``."""
+    nodes = lp.workflows.find_one({"nodes": fw_id}, {"nodes": 1})["nodes"]
+    return list(lp.fireworks.find({"fw_id": {"$in": nodes}, "spec.calc_key": {"$exists": True}},
+                                  fields))
+
+
 def _queued(lp, fw_id: int | None) -> set[str]:
     """The calc keys of the energy Fireworks in the workflow of Firework ``fw_id`` (none without
     a LaunchPad: a workflow stored before placements were given one)."""
     if lp is None or fw_id is None:
         return set()
-    nodes = lp.workflows.find_one({"nodes": fw_id}, {"nodes": 1})["nodes"]
-    return {fw["spec"]["calc_key"] for fw in lp.fireworks.find(
-        {"fw_id": {"$in": nodes}, "spec.calc_key": {"$exists": True}}, {"spec.calc_key": 1})}
+    return {fw["spec"]["calc_key"] for fw in energy_fireworks(lp, fw_id, {"spec.calc_key": 1})}
 
 
 @explicit_serialize
@@ -158,8 +164,8 @@ class PlaceTask(FiretaskBase):
         fws = []
         for row in q.expand(store.get_poses, method):
             for mol in row.molecules():
-                if calc_key(mol, method) not in seen:
-                    seen.add(calc_key(mol, method))
+                if (calc := calc_key(mol, method)) not in seen:
+                    seen.add(calc)
                     labels = {**(self.get("labels") or {}), "job": f"{q.name} :: {mol.name}"}
                     fws.append(energy_firework(mol, method, self["db"], labels,
                                                self.get("gpu", False)))
