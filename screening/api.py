@@ -205,23 +205,36 @@ def export_results(campaign: str | os.PathLike, file: str | os.PathLike,
                    db: str | os.PathLike | None = None, tiers: list[str] | None = None
                    ) -> dict[str, int]:
     """Write the stored records behind a campaign's tables (every tier unless ``tiers``) to
-    ``file`` (ASE JSON, text) for :func:`import_results`; returns the counts written."""
+    ``file`` (ASE JSON, text) for :func:`import_results`, with the GFN2-xTB guest references
+    and shells the campaign was resolved with (their coordinates are in its keys); returns the
+    counts written."""
     from .campaign import load_every_tier
+    from .campaign.resolve import Resolver
     from .collect import campaign_keys
 
     store = ResultStore(db, create=False, writable=False)
     keys: dict[str, list[str]] = {"calculations": [], "poses": [], "paths": []}
-    for c in load_every_tier(campaign, tiers):
+    resolver = Resolver()
+    for c in load_every_tier(campaign, tiers, resolver):
         for k, v in campaign_keys(c, store).items():
             keys[k] += v
-    return store.export(file, keys["calculations"], keys["poses"], keys["paths"])
+    return store.export(file, keys["calculations"], keys["poses"], keys["paths"],
+                        resolver.kept)
 
 
 def import_results(file: str | os.PathLike, db: str | os.PathLike | None = None
                    ) -> dict[str, int]:
-    """Load an :func:`export_results` file into the results database (stored keys are kept);
-    returns the counts added."""
-    return ResultStore(db).import_file(file)
+    """Load an :func:`export_results` file into the results database (stored keys are kept)
+    and its guest references and shells into the cache (``Settings.cache_dir``), where they
+    replace any made here, so that the campaign finds the imported records; returns the counts
+    added (``structures``: kept structures written or replaced)."""
+    from .campaign.resolve import write_kept
+    from .store import exported_structures
+
+    structures = exported_structures(file)
+    added = ResultStore(db).import_file(file)
+    added["structures"] = sum(write_kept(stem, payload) for stem, payload in structures.items())
+    return added
 
 
 def results(db: str | os.PathLike | None = None, **filters: str) -> pd.DataFrame:

@@ -315,7 +315,7 @@ def cmd_export(a: argparse.Namespace) -> int:
 
     n = export_results(a.campaign, a.output, a.db, a.tier)
     print(f"{a.output}: {n['calculations']} calculations, {n['poses']} poses, {n['paths']} "
-          "paths")
+          f"paths, {n['structures']} GFN2-xTB guest references and shells")
     return 0
 
 
@@ -337,7 +337,8 @@ def cmd_import(a: argparse.Namespace) -> int:
     for file in a.file:
         n = import_results(file, a.db)
         print(f"{file}: added {n['calculations']} calculations, {n['poses']} poses, "
-              f"{n['paths']} paths (records already stored kept)")
+              f"{n['paths']} paths (records already stored kept); {n['structures']} guest "
+              "references and shells written to the cache")
     return 0
 
 

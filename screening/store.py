@@ -24,10 +24,12 @@ from .geometry import Molecule
 from .methods import Method
 from .settings import Settings, current_settings
 from .database import write_lock
-from .specs import PathResult, PathSpec, Pose, calc_key
+from .specs import Part, PathResult, PathSpec, Pose, calc_key
 
 DEFAULT_DB = Settings.db
 """The default results database (relative to the working directory), as in the settings."""
+#: the column that marks an exported row as a kept structure (a guest reference or a shell)
+KEPT_STRUCTURE = "kept_structure"
 
 
 def default_db() -> str:
@@ -47,6 +49,42 @@ class Record:
     @property
     def data(self) -> dict:
         return dict(self.row.data)
+
+
+def read_export(file: str | os.PathLike) -> list:
+    """The rows of an exported file (InputError naming the file if it cannot be read)."""
+    import ase.db
+
+    from .errors import InputError
+
+    try:
+        return list(ase.db.connect(str(file), type="json").select())
+    except Exception as exc:  # noqa: BLE001 - ASE raises what its JSON reader meets
+        raise InputError(f"cannot read {file} as an exported results file: {exc}",
+                         str(file)) from None
+
+
+def exported_structures(file: str | os.PathLike) -> dict[str, dict]:
+    """The kept structures of an exported file (file stem: payload), each checked (InputError
+    naming the file and row of one that is no molecule with parts)."""
+    from .errors import InputError
+
+    kept = {}
+    for row in read_export(file):
+        if KEPT_STRUCTURE not in row.key_value_pairs:
+            continue
+        stem, payload = str(row.key_value_pairs[KEPT_STRUCTURE]), dict(row.data)
+        try:
+            Molecule.from_dict(payload["molecule"])
+            [Part.from_dict(p) for p in payload["parts"]]
+        except (KeyError, TypeError, ValueError) as exc:
+            raise InputError(f"{file}: row {row.id} ({stem}) is no kept structure: {exc!r}",
+                             str(file)) from None
+        if not stem.replace("-", "").isalnum():
+            raise InputError(f"{file}: row {row.id}: {stem!r} is no kept structure's name",
+                             str(file))
+        kept[stem] = payload
+    return kept
 
 
 def stored_key(key: str) -> str:
@@ -259,17 +297,20 @@ class ResultStore:
         return sorted((Pose.from_dict(r.data["pose"]) for r in rows), key=lambda p: p.rank)
 
     def export(self, file: str | os.PathLike, calc_keys: list[str] = (),
-               placement_keys: list[str] = (), path_keys: list[str] = ()) -> dict[str, int]:
+               placement_keys: list[str] = (), path_keys: list[str] = (),
+               structures: dict[str, dict] | None = None) -> dict[str, int]:
         """Write the stored records of these keys to ``file``, an ASE JSON database (text,
         structures, energies and metadata as stored), written whole or not at all. Keys not
-        stored are left out. Returns the counts written."""
+        stored are left out. ``structures``: kept structures (file stem: payload, see
+        :mod:`screening.campaign.resolve`), written as rows of their own. Returns the counts
+        written."""
         import ase.db
 
         file = Path(file)
         tmp = file.with_name(file.name + ".tmp.json")
         tmp.unlink(missing_ok=True)
         out = ase.db.connect(str(tmp), type="json", append=False)
-        counts = {"calculations": 0, "poses": 0, "paths": 0}
+        counts = {"calculations": 0, "poses": 0, "paths": 0, "structures": 0}
         selections = (("calculations", "calc_key", calc_keys),
                       ("poses", "placement_key", placement_keys), ("paths", "path_key", path_keys))
         for what, column, keys in selections:
@@ -277,6 +318,10 @@ class ResultStore:
                 for row in self._db.select(**{column: stored_key(key)}):
                     out.write(row, key_value_pairs=row.key_value_pairs, data=row.data)
                     counts[what] += 1
+        for stem, payload in sorted((structures or {}).items()):
+            out.write(Molecule.from_dict(payload["molecule"]).to_atoms(),
+                      key_value_pairs={KEPT_STRUCTURE: stem}, data=payload)
+            counts["structures"] += 1
         del out
         if not tmp.exists():  # nothing selected: an empty database is still a valid file
             tmp.write_text("{}\n")
@@ -287,16 +332,9 @@ class ResultStore:
         """Load the records of an :meth:`export` file: a calculation or path whose key is
         stored already is kept as it is, a placement's poses only where it has none. Returns
         the counts added."""
-        import ase.db
-
         from .errors import InputError
 
-        try:
-            src = ase.db.connect(str(file), type="json")
-            rows = list(src.select())
-        except Exception as exc:  # noqa: BLE001 - ASE raises what its JSON reader meets
-            raise InputError(f"cannot read {file} as an exported results file: {exc}",
-                             str(file)) from None
+        rows = read_export(file)
         added = {"calculations": 0, "poses": 0, "paths": 0}
         poses: dict[str, list] = {}
         with write_lock(self.url):
@@ -312,6 +350,8 @@ class ResultStore:
                         added["paths"] += 1
                 elif "placement_key" in kvp:
                     poses.setdefault(kvp["placement_key"], []).append(row)
+                elif KEPT_STRUCTURE in kvp:
+                    continue  # for the cache, not the database: exported_structures()
                 else:
                     raise InputError(f"{file}: row {row.id} is no calculation, pose or path "
                                      "record", str(file))

@@ -3,6 +3,7 @@ and import of stored calculations, and the shipped seed results."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -24,9 +25,9 @@ SEEDS = sorted((ROOT / "workflows").glob("seed*.yaml"))
 EV = 27.211386245988
 
 
-def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "screening.cli", *args], cwd=cwd, env=ENV,
-                          capture_output=True, text=True, timeout=900)
+def cli(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "screening.cli", *args], cwd=cwd,
+                          env={**ENV, **env}, capture_output=True, text=True, timeout=900)
 
 
 def tiered_campaign(folder: Path, extra: str = "", orderings: str | None = None) -> Path:
@@ -214,11 +215,18 @@ def test_run_only_keeps_every_row_in_the_written_table(workdir, capsys):
 
 @pytest.mark.slow
 def test_export_import_then_rerun_computes_nothing(workdir):
-    """A campaign with a placement and a path, run at the fast tier, exported to text, imported
-    into a fresh database and run again from a fresh folder: nothing is computed, the table is
-    the same, and importing twice adds nothing."""
+    """A campaign with placements (one of a molecule, whose GFN2-xTB reference is in the
+    placement's key) and a path, run at the fast tier, exported to text, imported into a fresh
+    database on a "machine" whose own relaxation of that reference came out slightly otherwise
+    (as another tblite or numpy gives), and run again from a fresh folder: the import replaces
+    the reference with the exported one, nothing is computed, the table is the same, and
+    importing twice adds nothing."""
+    from screening.store import exported_structures
+
     extra = """  - {name: Li+ on a PVDF-HFP chain, kind: binding, host: {name: PVDF-HFP, units: 2},
      guest: Li+, sites: F, poses: 2, keep: 1, tiers: [fast]}
+  - {name: water on a PVDF-HFP chain, kind: binding, host: {name: PVDF-HFP, units: 2},
+     guest: water, sites: F, poses: 2, keep: 1, tiers: [fast]}
   - {name: Li+ hop along PVDF-HFP, kind: barrier, path_type: pvdf-hfp-chain, images: 3,
      fmax: 0.1, tiers: [fast]}
 """
@@ -232,16 +240,28 @@ def test_export_import_then_rerun_computes_nothing(workdir):
     proc = cli("export", str(path), "-o", "calcs.json", cwd=first)
     assert proc.returncode == 0, proc.stderr
     assert "1 paths" in proc.stdout and "0 calculations" not in proc.stdout
+    kept = exported_structures(first / "calcs.json")
+    assert [s.split("-")[0] for s in kept] == ["guest"], kept  # water's reference
     second = workdir / "second"
     second.mkdir()
+    cache = second / "cache" / "complexes"  # this "machine's" own relaxation of the reference
+    cache.mkdir(parents=True)
+    for stem, payload in kept.items():
+        moved = json.loads(json.dumps(payload))
+        moved["molecule"]["positions"][0][0] += 1e-4
+        (cache / f"{stem}.json").write_text(json.dumps(moved))
     path2 = tiered_campaign(second, extra)
-    proc = cli("import", str(first / "calcs.json"), cwd=second)
+    proc = cli("import", str(first / "calcs.json"), cwd=second,
+               SCREENING_CACHE_DIR=str(second / "cache"))
     assert proc.returncode == 0 and "added" in proc.stdout, proc.stderr
+    assert "1 guest references and shells written" in proc.stdout, proc.stdout
+    assert {f.stem: json.loads(f.read_text()) for f in cache.glob("*.json")} == kept
     stored = ResultStore(second / "results/screening.db")
     n = stored.count()
     again = ResultStore(second / "results/screening.db").import_file(first / "calcs.json")
     assert again == {"calculations": 0, "poses": 0, "paths": 0}
-    proc = cli("run", str(path2), "--tier", "fast", cwd=second)
+    proc = cli("run", str(path2), "--tier", "fast", cwd=second,
+               SCREENING_CACHE_DIR=str(second / "cache"))
     assert proc.returncode == 0, proc.stderr + proc.stdout
     assert ResultStore(second / "results/screening.db").count() == n  # computed nothing
     rerun = pd.read_csv(second / "results/tiered/fast/quantities.csv")
@@ -280,10 +300,12 @@ SHIPPED = sorted((ROOT / "results").glob("seed*/calculations.json"))
 
 @pytest.mark.slow
 @pytest.mark.parametrize("export", SHIPPED, ids=lambda p: p.parent.name)
-def test_shipped_seed_results_load_back(export, workdir):
-    """The shipped calculations of a seed campaign, loaded into a fresh database, give the
-    shipped tables (every tier that has one) without computing anything."""
+def test_shipped_seed_results_load_back(export, workdir, monkeypatch):
+    """The shipped calculations of a seed campaign, loaded into a fresh database and an empty
+    cache (a fresh machine: its GFN2-xTB references come from the file), give the shipped tables
+    (every tier that has one) without computing anything."""
     campaign = next(s for s in SEEDS if s.stem.startswith(export.parent.name))
+    monkeypatch.setenv("SCREENING_CACHE_DIR", str(workdir / "cache"))
     db = workdir / "fresh.db"
     added = api.import_results(export, db)
     assert added["calculations"] > 0

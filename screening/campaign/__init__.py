@@ -165,10 +165,12 @@ class Campaign:
         return content_hash([d["name"], d["method"], d["quantities"]], sort_keys=True)
 
 
-def load_every_tier(path: str | Path, tiers: list[str] | None = None) -> list[Campaign]:
+def load_every_tier(path: str | Path, tiers: list[str] | None = None,
+                    resolver: Resolver | None = None) -> list[Campaign]:
     """The campaign at each of ``tiers`` (default: all its tiers; one campaign if it has none),
-    loaded with one resolver so that what is built for one tier is reused by the next."""
-    resolver = Resolver()
+    loaded with one resolver (default a new one) so that what is built for one tier is reused
+    by the next."""
+    resolver = resolver or Resolver()
     first = load_campaign(path, resolver=resolver)
     wanted = tiers or list(first.tiers)
     if not wanted:

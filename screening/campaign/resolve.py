@@ -6,10 +6,15 @@ GFN2-xTB, so that pose rows are consistently DFT//GFN2-xTB. ``screening validate
 with ``check_only``: hosts come from the caches, or are built without their relaxation, nothing
 is written and no xTB runs; the names, sites and fits it checks are the same.
 
-Shells and guest references, being deterministic, are kept once made: in memory for the
+Shells and guest references, repeatable on one machine, are kept once made: in memory for the
 resolver's life (a report loads a campaign once per tier) and as JSON under
 ``<cache_dir>/complexes`` (keyed by a hash of every input and the package version), so a
 campaign loads in seconds the second time. A damaged file there is made again.
+
+A GFN2-xTB relaxation is repeatable on one machine, not across tblite, numpy or CPU versions;
+since a placement's key holds its guest reference's coordinates, results are portable only with
+the structures they were made from. So the resolver lists what it used (:attr:`Resolver.kept`),
+an export carries it, and an import writes it back here (:func:`write_kept`).
 """
 
 from __future__ import annotations
@@ -40,32 +45,29 @@ class Resolver:
         self.cache_dir = cache_dir
         self._hosts: dict[str, Host] = {}
         self._built: dict[str, Built] = {}
+        #: what was kept or made, by file stem (``guest-<hash>``): see :func:`write_kept`
+        self.kept: dict[str, dict] = {}
 
     def _kept(self, what: str, inputs: object, build: Callable[[], Built]) -> Built:
         """``build()``, or what it gave before for the same ``inputs`` (memory, then disk)."""
         from .. import __version__
-        from ..settings import current_settings
 
-        key = content_hash([what, __version__, inputs], sort_keys=True)
-        if key in self._built:
-            return self._built[key]
-        path = Path(current_settings().cache_dir) / "complexes" / f"{what}-{key}.json"
-        try:
-            d = json.loads(path.read_text())
-            made = (Molecule.from_dict(d["molecule"]), tuple(Part.from_dict(p)
-                                                             for p in d["parts"]))
-        except (OSError, ValueError, KeyError, TypeError):
-            made = build()
+        stem = f"{what}-{content_hash([what, __version__, inputs], sort_keys=True)}"
+        if stem not in self._built:
+            path = kept_path(stem)
             try:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                tmp = path.with_suffix(f".{os.getpid()}.tmp")
-                tmp.write_text(json.dumps({"molecule": made[0].to_dict(),
-                                           "parts": [p.to_dict() for p in made[1]]}))
-                tmp.replace(path)
-            except OSError:  # a read-only cache only costs the time to make it again
-                pass
-        self._built[key] = made
-        return made
+                d = json.loads(path.read_text())
+                made = (Molecule.from_dict(d["molecule"]), tuple(Part.from_dict(p)
+                                                                 for p in d["parts"]))
+            except (OSError, ValueError, KeyError, TypeError):
+                made = build()
+                try:
+                    write_kept(stem, kept_payload(made))
+                except OSError:  # a read-only cache only costs the time to make it again
+                    pass
+            self._built[stem] = made
+        self.kept[stem] = kept_payload(self._built[stem])
+        return self._built[stem]
 
     def host(self, name: str, options: dict) -> Host:
         """The library host ``name`` built with ``options`` (once per campaign)."""
@@ -116,3 +118,31 @@ class Resolver:
                                  lambda: (xtb_relaxed(guest, deterministic=True)[0], ()))[0]
         return Molecule(relaxed.symbols, relaxed.positions, guest.charge, guest.multiplicity,
                         name=f"{label} (GFN2-xTB)")
+
+
+def kept_payload(made: Built) -> dict:
+    """The JSON form of a kept structure: its molecule and its parts."""
+    return {"molecule": made[0].to_dict(), "parts": [p.to_dict() for p in made[1]]}
+
+
+def kept_path(stem: str) -> Path:
+    """Where the kept structure ``stem`` lives: ``<cache_dir>/complexes/<stem>.json``."""
+    from ..settings import current_settings
+
+    return Path(current_settings().cache_dir) / "complexes" / f"{stem}.json"
+
+
+def write_kept(stem: str, payload: dict) -> bool:
+    """Write a kept structure (atomically; it replaces one of the same stem). False when the
+    file already holds exactly ``payload``, so nothing was written."""
+    path = kept_path(stem)
+    try:
+        if json.loads(path.read_text()) == payload:
+            return False
+    except (OSError, ValueError):
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(payload))
+    tmp.replace(path)
+    return True

@@ -84,18 +84,23 @@ def xtb_energy(mol: Molecule, gradient: bool = False) -> tuple[float, np.ndarray
     from tblite.exceptions import TBLiteRuntimeError
 
     atoms = mol.to_atoms(include_ghosts=False)
-    for options in SCF_LADDER:
+
+    def single_point(options: dict) -> float:
         atoms.calc = TBLite(method="GFN2-xTB", charge=mol.charge, multiplicity=mol.multiplicity,
                             verbosity=0, **options)
+        return float(atoms.get_potential_energy()) / Hartree
+
+    for options in SCF_LADDER[:-1]:
         try:
-            energy = float(atoms.get_potential_energy()) / Hartree
+            energy = single_point(options)
+            break
         except (TBLiteRuntimeError, CalculationFailed) as exc:  # ASE wraps tblite's
-            if "not converged" not in str(exc) or options is SCF_LADDER[-1]:
+            if "not converged" not in str(exc):
                 raise
-            continue
-        grad = -atoms.get_forces() * Bohr / Hartree if gradient else None
-        return energy, grad
-    raise AssertionError("unreachable")
+    else:
+        energy = single_point(SCF_LADDER[-1])
+    grad = -atoms.get_forces() * Bohr / Hartree if gradient else None
+    return energy, grad
 
 
 SCF_LADDER: tuple[dict, ...] = ({}, {"mixer_damping": 0.1, "max_iterations": 1000})
