@@ -375,3 +375,30 @@ quantities:
     for f in made:
         f.write_text("{damaged")
     assert [m.key() for m, _ in load_campaign(path).calculations()] == first
+
+
+def test_import_refuses_a_damaged_kept_structure(workdir, monkeypatch):
+    """An export whose kept-structure row is no molecule is refused naming the file and row,
+    before anything reaches the database or the cache; a sound one is written to the cache and
+    a second import writes nothing."""
+    from ase import Atoms
+    import ase.db
+
+    from screening.campaign.resolve import kept_path
+    from screening.geometry import Molecule
+    from screening.store import KEPT_STRUCTURE
+
+    monkeypatch.setenv("SCREENING_CACHE_DIR", str(workdir / "cache"))
+    water = Molecule.from_arrays(*WATER, 0, 1)
+    sound = {"molecule": water.to_dict(), "parts": []}
+    good, bad = workdir / "good.json", workdir / "bad.json"
+    ase.db.connect(str(good), type="json").write(
+        water.to_atoms(), key_value_pairs={KEPT_STRUCTURE: "guest-0123abcd"}, data=sound)
+    ase.db.connect(str(bad), type="json").write(
+        Atoms("H"), key_value_pairs={KEPT_STRUCTURE: "guest-4567abcd"}, data={"parts": []})
+    with pytest.raises(InputError, match=r"bad\.json: row 1 \(guest-4567abcd\)"):
+        api.import_results(bad, workdir / "fresh.db")
+    assert not (workdir / "fresh.db").exists() and not (workdir / "cache").exists()
+    assert api.import_results(good, workdir / "fresh.db")["structures"] == 1
+    assert json.loads(kept_path("guest-0123abcd").read_text()) == sound
+    assert api.import_results(good, workdir / "fresh.db")["structures"] == 0
