@@ -45,8 +45,6 @@ class Resolver:
         self.cache_dir = cache_dir
         self._hosts: dict[str, Host] = {}
         self._built: dict[str, Built] = {}
-        #: what was kept or made, by file stem (``guest-<hash>``): see :func:`write_kept`
-        self.kept: dict[str, dict] = {}
 
     def _kept(self, what: str, inputs: object, build: Callable[[], Built]) -> Built:
         """``build()``, or what it gave before for the same ``inputs`` (memory, then disk)."""
@@ -66,8 +64,13 @@ class Resolver:
                 except OSError:  # a read-only cache only costs the time to make it again
                     pass
             self._built[stem] = made
-        self.kept[stem] = kept_payload(self._built[stem])
         return self._built[stem]
+
+    @property
+    def kept(self) -> dict[str, dict]:
+        """What this resolver kept or made, by file stem (``guest-<hash>``), in the JSON form
+        :func:`write_kept` writes."""
+        return {stem: kept_payload(made) for stem, made in self._built.items()}
 
     def host(self, name: str, options: dict) -> Host:
         """The library host ``name`` built with ``options`` (once per campaign)."""
