@@ -2,6 +2,8 @@
 
     OMP_NUM_THREADS=2 .venv/bin/python benchmarks/oniom.py [--system li-pvdf] [--radii 3 4 5]
                                                            [--db bench.db] [--preset NAME]
+    .venv/bin/python benchmarks/oniom.py --campaign WF --tier T --quantity NAME --radii 3.5 4.5
+                                         [--db results/screening.db] [--sizes-only]
 
 The systems: ``li-pvdf``, Li⁺ on the H-capped PVDF-HFP 4-0 oligomer (26 atoms) at its middle F,
 the complex relaxed with GFN2-xTB; ``li-pdoa``, Li⁺ on the P(DOA) dimer (42 atoms) at its
@@ -16,6 +18,13 @@ stored in ``--db`` (default benchmarks/oniom.db), so an interrupted run resumes;
 those of the calculations this run made (a stored one shows its first wall time). Prints one
 line per level: value (eV), error against full DFT (eV), DFT atoms in the model, wall time (s),
 speed-up.
+
+With ``--campaign``, the quantity is one of a campaign's, at one of its ONIOM tiers (``--tier``),
+on the structures the campaign searched (so ``--db`` must be the database that holds its poses,
+usually ``results/screening.db``): a binding or a salt's dissociation on a host. Full DFT is the
+tier's level without its layering, so its single points are those of the campaign's full-DFT tier
+at the same level. ``--sizes-only`` prints each radius's region (atoms, link atoms) and computes
+nothing.
 """
 
 from __future__ import annotations
@@ -72,33 +81,36 @@ SYSTEMS = {"li-pvdf": (complex_structure, "PVDF-HFP 4-0", "Li+", 1, 1),
            "tfsi-pvdf": (tfsi_pvdf_complex, "PVDF-HFP 4-0", "TFSI-", 15, -1)}
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--radii", type=float, nargs="+", default=[3.0, 4.0, 5.0])
-    ap.add_argument("--db", default="benchmarks/oniom.db")
-    ap.add_argument("--skip-full", action="store_true")
-    ap.add_argument("--system", choices=sorted(SYSTEMS), default="li-pvdf")
-    ap.add_argument("--preset", default="screening-grid3",
-                    help="the DFT level (a preset name; default the seed campaigns' DFT level)")
-    args = ap.parse_args()
-    from screening.methods import get_method
-    from screening.quantities import Binding, Fragment, evaluate, with_oniom_regions
-    from screening.store import ResultStore
+def campaign_quantity(path: str, tier: str, name: str):
+    """The quantity ``name`` of the campaign at ``path`` and the ``tier``'s method (ONIOM)."""
+    from screening.campaign import load_campaign
 
-    build, host_name, guest_name, n_guest, guest_charge = SYSTEMS[args.system]
-    mol = build()
-    n = mol.natoms
-    host_atoms, guest_atoms = tuple(range(n - n_guest)), tuple(range(n - n_guest, n))
-    q = Binding(f"{guest_name} on {host_name}", mol,
-                (Fragment(host_name, host_atoms, mol.charge - guest_charge, 1),
-                 Fragment(guest_name, guest_atoms, guest_charge, 1)), counterpoise=True)
-    store = ResultStore(args.db)
-    levels = [] if args.skip_full else [("full DFT", get_method(args.preset))]
-    levels += [(f"ONIOM {r:g} Å", get_method({"preset": args.preset,
-                                                "oniom": {"radius": r}})) for r in args.radii]
+    campaign = load_campaign(path, tier=tier).only([name])
+    if campaign.method.oniom_radius is None:
+        raise SystemExit(f"tier {tier!r} of {path} is not an ONIOM tier ({campaign.method.label})")
+    return campaign.quantities[0], campaign.method
+
+
+def leveled(q, method, store):
+    """``q`` ready to evaluate at ``method``: a searched quantity becomes its first row on the
+    stored poses (the best pose), which carries the method's ONIOM region already."""
+    from screening.quantities import with_oniom_regions
+
+    if not q.placements:
+        return with_oniom_regions(q, method)
+    row = q.expand(store.get_poses, method)[0]
+    if not row.molecules():
+        raise SystemExit(f"{q.name!r}: not searched yet in this database")
+    return row
+
+
+def evaluate_levels(q, levels, store) -> list[tuple[str, float, int, float]]:
+    """(label, value eV, DFT atoms of the first structure's region, summed wall s) per level."""
+    from screening.quantities import evaluate
+
     rows = []
     for label, method in levels:
-        qq = with_oniom_regions(q, method)
+        qq = leveled(q, method, store)
         wall, energies = 0.0, {}
         for m in qq.molecules():
             t = time.perf_counter()
@@ -109,8 +121,64 @@ def main() -> None:
                   f"({'computed' if computed else 'stored'}, {time.perf_counter() - t:.0f} s)",
                   flush=True)
         value = evaluate(qq, method, energies)["value_eV"]
-        region = len(qq.complex.model) if qq.complex.model else n
-        rows.append((label, value, region, wall))
+        first = qq.molecules()[0]
+        rows.append((label, value, len(first.model) if first.model else first.natoms, wall))
+    return rows
+
+
+def print_sizes(q, radii, method, store) -> None:
+    """The region of each radius: DFT atoms and link atoms of the first structure."""
+    from dataclasses import replace
+
+    from screening.engines.oniom import layers
+
+    for r in radii:
+        first = leveled(q, replace(method, oniom_radius=r), store).molecules()[0]
+        print(f"{r:5g} Å: {len(first.model)} of {first.natoms} atoms at DFT, "
+              f"{len(layers(first).links)} link atoms")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--campaign", help="a campaign file; with --tier and --quantity")
+    ap.add_argument("--tier", help="the campaign's ONIOM tier")
+    ap.add_argument("--quantity", help="the campaign quantity to measure")
+    ap.add_argument("--sizes-only", action="store_true")
+    ap.add_argument("--radii", type=float, nargs="+", default=[3.0, 4.0, 5.0])
+    ap.add_argument("--db", default="benchmarks/oniom.db")
+    ap.add_argument("--skip-full", action="store_true")
+    ap.add_argument("--system", choices=sorted(SYSTEMS), default="li-pvdf")
+    ap.add_argument("--preset", default="screening-grid3",
+                    help="the DFT level (a preset name; default the seed campaigns' DFT level)")
+    args = ap.parse_args()
+    from dataclasses import replace
+
+    from screening.methods import get_method
+    from screening.quantities import Binding, Fragment
+    from screening.store import ResultStore
+
+    store = ResultStore(args.db)
+    if args.campaign:
+        q, oniom = campaign_quantity(args.campaign, args.tier, args.quantity)
+        if args.sizes_only:
+            print_sizes(q, args.radii, oniom, store)
+            return
+        full_level = oniom.high_level
+        oniom_at = [replace(oniom, oniom_radius=r) for r in args.radii]
+    else:
+        build, host_name, guest_name, n_guest, guest_charge = SYSTEMS[args.system]
+        mol = build()
+        n = mol.natoms
+        host_atoms, guest_atoms = tuple(range(n - n_guest)), tuple(range(n - n_guest, n))
+        q = Binding(f"{guest_name} on {host_name}", mol,
+                    (Fragment(host_name, host_atoms, mol.charge - guest_charge, 1),
+                     Fragment(guest_name, guest_atoms, guest_charge, 1)), counterpoise=True)
+        full_level = get_method(args.preset)
+        oniom_at = [get_method({"preset": args.preset, "oniom": {"radius": r}})
+                    for r in args.radii]
+    levels = [] if args.skip_full else [("full DFT", full_level)]
+    levels += [(f"ONIOM {m.oniom_radius:g} Å", m) for m in oniom_at]
+    rows = evaluate_levels(q, levels, store)
     full = rows[0][1] if not args.skip_full else None
     print(f"\n{'level':<14s} {'value eV':>9s} {'error eV':>9s} {'DFT atoms':>9s} {'wall s':>8s} "
           f"{'speed-up':>8s}")

@@ -228,11 +228,12 @@ def import_results(file: str | os.PathLike, db: str | os.PathLike | None = None
     and its guest references and shells into the cache (``Settings.cache_dir``), where they
     replace any made here, so that the campaign finds the imported records; returns the counts
     added (``structures``: kept structures written or replaced)."""
-    from .campaign.resolve import write_kept
-    from .store import exported_structures
+    from .campaign.resolve import exported_structures, write_kept
+    from .store import read_export
 
-    structures = exported_structures(file)
-    added = ResultStore(db).import_file(file)
+    rows = read_export(file)
+    structures = exported_structures(file, rows)
+    added = ResultStore(db).import_file(file, rows)
     added["structures"] = sum(write_kept(stem, payload) for stem, payload in structures.items())
     return added
 

@@ -64,29 +64,6 @@ def read_export(file: str | os.PathLike) -> list:
                          str(file)) from None
 
 
-def exported_structures(file: str | os.PathLike) -> dict[str, dict]:
-    """The kept structures of an exported file (file stem: payload), each checked (InputError
-    naming the file and row of one that is no molecule with parts)."""
-    from .errors import InputError
-
-    kept = {}
-    for row in read_export(file):
-        if KEPT_STRUCTURE not in row.key_value_pairs:
-            continue
-        stem, payload = str(row.key_value_pairs[KEPT_STRUCTURE]), dict(row.data)
-        try:
-            Molecule.from_dict(payload["molecule"])
-            [Part.from_dict(p) for p in payload["parts"]]
-        except (KeyError, TypeError, ValueError) as exc:
-            raise InputError(f"{file}: row {row.id} ({stem}) is no kept structure: {exc!r}",
-                             str(file)) from None
-        if not stem.replace("-", "").isalnum():
-            raise InputError(f"{file}: row {row.id}: {stem!r} is no kept structure's name",
-                             str(file))
-        kept[stem] = payload
-    return kept
-
-
 def stored_key(key: str) -> str:
     """A hex key as it is written to the database. ASE refuses a string that reads as a number,
     and a hex key such as ``29451793e5160441`` reads as a float (about 1 key in 700), so such a
@@ -328,13 +305,13 @@ class ResultStore:
         os.replace(tmp, file)
         return counts
 
-    def import_file(self, file: str | os.PathLike) -> dict[str, int]:
+    def import_file(self, file: str | os.PathLike, rows: list | None = None) -> dict[str, int]:
         """Load the records of an :meth:`export` file: a calculation or path whose key is
         stored already is kept as it is, a placement's poses only where it has none. Returns
-        the counts added."""
+        the counts added. ``rows``: the file's rows when already read (:func:`read_export`)."""
         from .errors import InputError
 
-        rows = read_export(file)
+        rows = read_export(file) if rows is None else rows
         added = {"calculations": 0, "poses": 0, "paths": 0}
         poses: dict[str, list] = {}
         with write_lock(self.url):
@@ -351,7 +328,7 @@ class ResultStore:
                 elif "placement_key" in kvp:
                     poses.setdefault(kvp["placement_key"], []).append(row)
                 elif KEPT_STRUCTURE in kvp:
-                    continue  # for the cache, not the database: exported_structures()
+                    continue  # for the cache, not the database (campaign.resolve)
                 else:
                     raise InputError(f"{file}: row {row.id} is no calculation, pose or path "
                                      "record", str(file))

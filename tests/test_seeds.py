@@ -221,7 +221,7 @@ def test_export_import_then_rerun_computes_nothing(workdir):
     (as another tblite or numpy gives), and run again from a fresh folder: the import replaces
     the reference with the exported one, nothing is computed, the table is the same, and
     importing twice adds nothing."""
-    from screening.store import exported_structures
+    from screening.campaign.resolve import exported_structures
 
     extra = """  - {name: Li+ on a PVDF-HFP chain, kind: binding, host: {name: PVDF-HFP, units: 2},
      guest: Li+, sites: F, poses: 2, keep: 1, tiers: [fast]}
@@ -402,3 +402,24 @@ def test_import_refuses_a_damaged_kept_structure(workdir, monkeypatch):
     assert api.import_results(good, workdir / "fresh.db")["structures"] == 1
     assert json.loads(kept_path("guest-0123abcd").read_text()) == sound
     assert api.import_results(good, workdir / "fresh.db")["structures"] == 0
+
+
+def test_import_refuses_a_kept_structure_named_like_a_path(workdir, monkeypatch):
+    """A kept structure's name becomes a file name in the cache: one that is not a kind and a
+    hash (here one that climbs out of the cache) is refused naming the file and row, and
+    nothing is written."""
+    import ase.db
+
+    from screening.geometry import Molecule
+    from screening.store import KEPT_STRUCTURE
+
+    monkeypatch.setenv("SCREENING_CACHE_DIR", str(workdir / "cache"))
+    water = Molecule.from_arrays(*WATER, 0, 1)
+    bad = workdir / "bad.json"
+    ase.db.connect(str(bad), type="json").write(
+        water.to_atoms(), key_value_pairs={KEPT_STRUCTURE: "../../guest-0123abcd"},
+        data={"molecule": water.to_dict(), "parts": []})
+    with pytest.raises(InputError, match=r"bad\.json: row 1: '\.\./\.\./guest-0123abcd' is no "):
+        api.import_results(bad, workdir / "fresh.db")
+    assert not (workdir / "fresh.db").exists() and not (workdir / "cache").exists()
+    assert not (workdir / "guest-0123abcd.json").exists()

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 from typing import Callable
 
@@ -54,9 +55,7 @@ class Resolver:
         if stem not in self._built:
             path = kept_path(stem)
             try:
-                d = json.loads(path.read_text())
-                made = (Molecule.from_dict(d["molecule"]), tuple(Part.from_dict(p)
-                                                                 for p in d["parts"]))
+                made = kept_from_payload(json.loads(path.read_text()))
             except (OSError, ValueError, KeyError, TypeError):
                 made = build()
                 try:
@@ -126,6 +125,41 @@ class Resolver:
 def kept_payload(made: Built) -> dict:
     """The JSON form of a kept structure: its molecule and its parts."""
     return {"molecule": made[0].to_dict(), "parts": [p.to_dict() for p in made[1]]}
+
+
+def kept_from_payload(payload: dict) -> Built:
+    """The molecule and parts of a kept structure's JSON form (KeyError, TypeError or
+    ValueError for one that is not that form)."""
+    return (Molecule.from_dict(payload["molecule"]),
+            tuple(Part.from_dict(p) for p in payload["parts"]))
+
+
+#: a kept structure's file stem: what it is and a hash (``guest-1f0c…``), nothing else
+KEPT_STEM = re.compile(r"[a-z]+-[0-9a-f]+")
+
+
+def exported_structures(file: str | os.PathLike, rows: list | None = None) -> dict[str, dict]:
+    """The kept structures of an exported file (file stem: payload), each checked (InputError
+    naming the file and row of one that is no molecule with parts, or whose name is no kept
+    structure's stem). ``rows``: the file's rows when already read (:func:`read_export`)."""
+    from ..errors import InputError
+    from ..store import KEPT_STRUCTURE, read_export
+
+    kept = {}
+    for row in read_export(file) if rows is None else rows:
+        if KEPT_STRUCTURE not in row.key_value_pairs:
+            continue
+        stem, payload = str(row.key_value_pairs[KEPT_STRUCTURE]), dict(row.data)
+        try:
+            kept_from_payload(payload)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise InputError(f"{file}: row {row.id} ({stem}) is no kept structure: {exc!r}",
+                             str(file)) from None
+        if not KEPT_STEM.fullmatch(stem):
+            raise InputError(f"{file}: row {row.id}: {stem!r} is no kept structure's name "
+                             "(a kind and a hash, such as guest-1f0c9a)", str(file))
+        kept[stem] = payload
+    return kept
 
 
 def kept_path(stem: str) -> Path:
