@@ -143,6 +143,26 @@ def test_summary_names_each_tier_by_its_whole_label():
     assert "| a | 0.70 | 4.07 |" in text
 
 
+@pytest.mark.parametrize("values, increasing, verdict", [
+    ([0.7, 2.6, 4.1], True, "yes"),
+    ([None, 2.6, 0.8], True, "no"),   # seed 003 at DFT: chain 2.6 > SiO2 0.8, interface missing
+    ([None, 2.6, 4.1], True, "incomplete"),
+    ([0.7, None, 0.5], True, "no"),   # the known ends already break the order
+    ([4.1, None, 0.7], False, "incomplete"),
+    ([None, None, 0.7], True, "incomplete"),
+])
+def test_ordering_verdict_says_no_once_computed_values_break_it(values, increasing, verdict):
+    """An ordering is not reproduced as soon as two computed values are out of order, whatever
+    the missing ones would be; it is incomplete only while the computed ones agree with it."""
+    from screening.campaign.papers import Annotations, Ordering, check_orderings
+
+    names = ("interface", "chain", "silica")
+    table = pd.DataFrame({"of": names, "kind": "dissociation",
+                          "value_eV": [float("nan") if v is None else v for v in values]})
+    notes = Annotations(orderings=[Ordering("claim", names, increasing)])
+    assert check_orderings(table, notes)["reproduced"].tolist() == [verdict]
+
+
 @pytest.mark.parametrize("change, where", [
     ("orderings:\n  - {claim: x, increasing: [Li+ binding to water, nothing]}\n",
      "orderings[0].increasing"),

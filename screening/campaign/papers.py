@@ -212,16 +212,16 @@ def add_paper_columns(table: pd.DataFrame, notes: Annotations) -> pd.DataFrame:
 
 
 def check_orderings(table: pd.DataFrame, notes: Annotations) -> pd.DataFrame:
-    """One row per ordering: our values along it, and ``reproduced`` (yes / no / incomplete)."""
+    """One row per ordering: our values along it, and ``reproduced``: ``no`` as soon as two of
+    the values computed so far are out of the published order (a missing one cannot mend that),
+    ``incomplete`` where those agree but a value is missing, else ``yes``."""
     rows = []
     for o in notes.orderings:
         ours = [headline(table, n) for n in o.quantities]
-        if any(v is None for v in ours):
-            verdict = "incomplete"
-        else:
-            pairs = zip(ours, ours[1:])
-            ok = all(a < b for a, b in pairs) if o.increasing else all(a > b for a, b in pairs)
-            verdict = "yes" if ok else "no"
+        known = [v for v in ours if v is not None]
+        pairs = list(zip(known, known[1:]))  # in order, so consecutive pairs decide every pair
+        ok = all(a < b for a, b in pairs) if o.increasing else all(a > b for a, b in pairs)
+        verdict = "no" if not ok else "incomplete" if len(known) < len(ours) else "yes"
         sign = " < " if o.increasing else " > "
         rows.append({"claim": o.claim, "ordering": sign.join(o.quantities),
                      "ours_eV": sign.join("–" if v is None else f"{v:.3f}" for v in ours),
