@@ -151,6 +151,10 @@ def main() -> None:
     ap.add_argument("--preset", default="screening-grid3",
                     help="the DFT level (a preset name; default the seed campaigns' DFT level)")
     args = ap.parse_args()
+    if args.campaign and not (args.tier and args.quantity):
+        ap.error("--campaign needs --tier (its ONIOM tier) and --quantity")
+    if args.sizes_only and not args.campaign:
+        ap.error("--sizes-only needs --campaign (the built-in systems have no sizes-only mode)")
     from dataclasses import replace
 
     from screening.methods import get_method
