@@ -443,3 +443,17 @@ def test_import_refuses_a_kept_structure_named_like_a_path(workdir, monkeypatch)
         api.import_results(bad, workdir / "fresh.db")
     assert not (workdir / "fresh.db").exists() and not (workdir / "cache").exists()
     assert not (workdir / "guest-0123abcd.json").exists()
+
+
+def test_kept_structure_names_stay_inside_the_cache():
+    """Where a name becomes a path, only a kind and a hash is taken, and the resolver's own
+    names are of that form."""
+    from screening.campaign.resolve import kept_path, kept_stem
+
+    stem = kept_stem("guest", {"symbols": ["O", "H", "H"]})
+    assert kept_path(stem).parent.name == "complexes" and kept_path(stem).stem == stem
+    for bad in ("../../guest-0123abcd", "guest-0123/../x", "Guest-0123"):
+        with pytest.raises(ValueError, match="no kept structure's name"):
+            kept_path(bad)
+    with pytest.raises(ValueError, match="no kind of kept structure"):
+        kept_stem("../guest", {})

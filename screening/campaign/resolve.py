@@ -49,9 +49,7 @@ class Resolver:
 
     def _kept(self, what: str, inputs: object, build: Callable[[], Built]) -> Built:
         """``build()``, or what it gave before for the same ``inputs`` (memory, then disk)."""
-        from .. import __version__
-
-        stem = f"{what}-{content_hash([what, __version__, inputs], sort_keys=True)}"
+        stem = kept_stem(what, inputs)
         if stem not in self._built:
             path = kept_path(stem)
             try:
@@ -138,6 +136,17 @@ def kept_from_payload(payload: dict) -> Built:
 KEPT_STEM = re.compile(r"[a-z]+-[0-9a-f]+")
 
 
+def kept_stem(what: str, inputs: object) -> str:
+    """The file stem of the structure of kind ``what`` (lower-case letters) kept for
+    ``inputs``: ``what-<content hash of what, the package version and inputs>``."""
+    from .. import __version__
+
+    stem = f"{what}-{content_hash([what, __version__, inputs], sort_keys=True)}"
+    if not KEPT_STEM.fullmatch(stem):
+        raise ValueError(f"{what!r} is no kind of kept structure (lower-case letters only)")
+    return stem
+
+
 def exported_structures(file: str | os.PathLike, rows: list | None = None) -> dict[str, dict]:
     """The kept structures of an exported file (file stem: payload), each checked (InputError
     naming the file and row of one that is no molecule with parts, or whose name is no kept
@@ -163,9 +172,12 @@ def exported_structures(file: str | os.PathLike, rows: list | None = None) -> di
 
 
 def kept_path(stem: str) -> Path:
-    """Where the kept structure ``stem`` lives: ``<cache_dir>/complexes/<stem>.json``."""
+    """Where the kept structure ``stem`` lives: ``<cache_dir>/complexes/<stem>.json``
+    (ValueError for a stem that is not a kind and a hash, so no name leaves that folder)."""
     from ..settings import current_settings
 
+    if not KEPT_STEM.fullmatch(stem):
+        raise ValueError(f"{stem!r} is no kept structure's name (a kind and a hash)")
     return Path(current_settings().cache_dir) / "complexes" / f"{stem}.json"
 
 
