@@ -4,6 +4,7 @@
                                                            [--db bench.db] [--preset NAME]
     .venv/bin/python benchmarks/oniom.py --campaign WF --tier T --quantity NAME --radii 3.5 4.5
                                          [--db results/screening.db] [--sizes-only]
+                                         [--silanol]
 
 The systems: ``li-pvdf``, Li⁺ on the H-capped PVDF-HFP 4-0 oligomer (26 atoms) at its middle F,
 the complex relaxed with GFN2-xTB; ``li-pdoa``, Li⁺ on the P(DOA) dimer (42 atoms) at its
@@ -24,7 +25,8 @@ on the structures the campaign searched (so ``--db`` must be the database that h
 usually ``results/screening.db``): a binding or a salt's dissociation on a host. Full DFT is the
 tier's level without its layering, so its single points are those of the campaign's full-DFT tier
 at the same level. ``--sizes-only`` prints each radius's region (atoms, link atoms) and computes
-nothing.
+nothing. ``--silanol`` cuts Si–O bonds on the Si side only, so each cap makes a silanol
+(``oniom: {silanol: true}``).
 """
 
 from __future__ import annotations
@@ -144,6 +146,8 @@ def main() -> None:
     ap.add_argument("--tier", help="the campaign's ONIOM tier")
     ap.add_argument("--quantity", help="the campaign quantity to measure")
     ap.add_argument("--sizes-only", action="store_true")
+    ap.add_argument("--silanol", action="store_true",
+                    help="with --campaign: cut Si–O bonds on the Si side (silanol caps)")
     ap.add_argument("--radii", type=float, nargs="+", default=[3.0, 4.0, 5.0])
     ap.add_argument("--db", default="benchmarks/oniom.db")
     ap.add_argument("--skip-full", action="store_true")
@@ -153,6 +157,8 @@ def main() -> None:
     args = ap.parse_args()
     if args.campaign and not (args.tier and args.quantity):
         ap.error("--campaign needs --tier (its ONIOM tier) and --quantity")
+    if args.silanol and not args.campaign:
+        ap.error("--silanol needs --campaign")
     if args.sizes_only and not args.campaign:
         ap.error("--sizes-only needs --campaign (the built-in systems have no sizes-only mode)")
     from dataclasses import replace
@@ -164,6 +170,7 @@ def main() -> None:
     store = ResultStore(args.db)
     if args.campaign:
         q, oniom = campaign_quantity(args.campaign, args.tier, args.quantity)
+        oniom = replace(oniom, oniom_silanol=oniom.oniom_silanol or args.silanol)
         if args.sizes_only:
             print_sizes(q, args.radii, oniom, store)
             return
@@ -181,15 +188,16 @@ def main() -> None:
         oniom_at = [get_method({"preset": args.preset, "oniom": {"radius": r}})
                     for r in args.radii]
     levels = [] if args.skip_full else [("full DFT", full_level)]
-    levels += [(f"ONIOM {m.oniom_radius:g} Å", m) for m in oniom_at]
+    levels += [(f"ONIOM {m.oniom_radius:g} Å{' Si-OH' if m.oniom_silanol else ''}", m)
+               for m in oniom_at]
     rows = evaluate_levels(q, levels, store)
     full = rows[0][1] if not args.skip_full else None
-    print(f"\n{'level':<14s} {'value eV':>9s} {'error eV':>9s} {'DFT atoms':>9s} {'wall s':>8s} "
+    print(f"\n{'level':<18s} {'value eV':>9s} {'error eV':>9s} {'DFT atoms':>9s} {'wall s':>8s} "
           f"{'speed-up':>8s}")
     for label, value, region, wall in rows:
         err = f"{value - full:+9.4f}" if full is not None else f"{'-':>9s}"
         speed = f"{rows[0][3] / wall:8.1f}" if full is not None else f"{'-':>8s}"
-        print(f"{label:<14s} {value:9.4f} {err} {region:9d} {wall:8.0f} {speed}")
+        print(f"{label:<18s} {value:9.4f} {err} {region:9d} {wall:8.0f} {speed}")
 
 
 if __name__ == "__main__":

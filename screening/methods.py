@@ -46,8 +46,11 @@ class Method:
         dispersion, solvent or ONIOM options: the fast tier of the seed campaigns.
     oniom_radius : with a value (Å), ONIOM(this level : GFN2-xTB): the high-level region is a
         structure's ``model`` atoms (:mod:`screening.engines.oniom`); ``oniom_extend``: grow
-        the region over rings and multiple bonds it would cut (else refuse). In a campaign:
-        ``oniom: {low: gfn2-xtb, radius: 5.0}``. Not in the key when unset.
+        the region over rings and multiple bonds it would cut (else refuse); ``oniom_silanol``:
+        a Si in the region keeps its O neighbours, so cut Si–O bonds are capped as silanols.
+        In a campaign: ``oniom: {low: gfn2-xtb, radius: 5.0}`` (+ ``extend``, ``silanol``).
+        Not in the key when unset (``oniom_silanol`` only when true, so the keys of regions
+        computed before it existed stay as they were).
     """
 
     functional: str = "b3lyp"
@@ -66,9 +69,10 @@ class Method:
     name: str = ""
     oniom_radius: float | None = None
     oniom_extend: bool = True
+    oniom_silanol: bool = False
 
     _NOT_IN_KEY = ("counterpoise", "name")
-    ONIOM_FIELDS = ("oniom_radius", "oniom_extend")
+    ONIOM_FIELDS = ("oniom_radius", "oniom_extend", "oniom_silanol")
 
     @property
     def is_xtb(self) -> bool:
@@ -83,7 +87,7 @@ class Method:
     @property
     def high_level(self) -> "Method":
         """The single level of theory of this method (itself, less its ONIOM layering)."""
-        return replace(self, oniom_radius=None, oniom_extend=True)
+        return replace(self, oniom_radius=None, oniom_extend=True, oniom_silanol=False)
 
     @property
     def label(self) -> str:
@@ -104,7 +108,8 @@ class Method:
         if self.grid_level != DEFAULT_GRID_LEVEL:
             s += f" (grid {self.grid_level})"
         if self.oniom_radius is not None:
-            s = f"ONIOM({s}:GFN2-xTB, {self.oniom_radius:g} Å)"
+            caps = ", silanol caps" if self.oniom_silanol else ""
+            s = f"ONIOM({s}:GFN2-xTB, {self.oniom_radius:g} Å{caps})"
         return s
 
     def with_options(self, **changes: Any) -> "Method":
@@ -117,6 +122,8 @@ class Method:
         if self.oniom_radius is None:
             for k in self.ONIOM_FIELDS:
                 d.pop(k)
+        elif not self.oniom_silanol:
+            d.pop("oniom_silanol")
         return d
 
     @classmethod
@@ -238,14 +245,14 @@ ONIOM_LOW_LEVELS = ("gfn2-xtb",)
 
 
 def _oniom_fields(spec: Any, source: str | None, field_path: str) -> dict:
-    """``oniom: {low: gfn2-xtb, radius: 5.0, extend: true}`` → Method fields."""
+    """``oniom: {low: gfn2-xtb, radius: 5.0, extend: true, silanol: false}`` → Method fields."""
     if not isinstance(spec, dict):
         raise InputError("oniom must be a mapping, e.g. {low: gfn2-xtb, radius: 5.0}", source,
                          field=field_path)
     for k in spec:
-        if k not in ("low", "radius", "extend"):
-            raise InputError(f"unknown oniom option {k!r}; known: low, radius, extend", source,
-                             field=f"{field_path}.{k}")
+        if k not in ("low", "radius", "extend", "silanol"):
+            raise InputError(f"unknown oniom option {k!r}; known: low, radius, extend, silanol",
+                             source, field=f"{field_path}.{k}")
     low = str(spec.get("low", "gfn2-xtb")).lower()
     if low not in ONIOM_LOW_LEVELS:
         raise InputError(f"oniom low level {low!r} is not available; use one of "
@@ -256,7 +263,10 @@ def _oniom_fields(spec: Any, source: str | None, field_path: str) -> dict:
         raise InputError("oniom needs radius: the high-level region's reach in Å around the "
                          f"guest, a number such as 5.0; got {got}", source,
                          field=f"{field_path}.radius")
-    extend = spec.get("extend", True)
-    if not isinstance(extend, bool):
-        raise InputError("must be true or false", source, field=f"{field_path}.extend")
-    return {"oniom_radius": float(radius), "oniom_extend": extend}
+    flags = {}
+    for k, default in (("extend", True), ("silanol", False)):
+        flags[k] = spec.get(k, default)
+        if not isinstance(flags[k], bool):
+            raise InputError("must be true or false", source, field=f"{field_path}.{k}")
+    return {"oniom_radius": float(radius), "oniom_extend": flags["extend"],
+            "oniom_silanol": flags["silanol"]}

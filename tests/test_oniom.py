@@ -111,12 +111,42 @@ def test_regions_that_cut_what_should_not_be_cut():
         model_region(benzene, [], 3.0)
 
 
+def test_silanol_region_cuts_silica_only_at_o_si_bonds():
+    from screening.hosts import get_host
+
+    silica = get_host("SiO2").molecule
+    si = silica.symbols.index("Si")
+    plain = model_region(silica, [si], 1.0)
+    capped = model_region(silica, [si], 1.0, silanol=True)
+    links = lambda region: [(silica.symbols[i], silica.symbols[j])  # noqa: E731
+                            for i, j, _ in layers(replace(silica, model=region)).links]
+    assert ("Si", "O") in links(plain)  # a Si-side cut: a silane Si–H cap
+    assert capped > plain
+    assert links(capped) and set(links(capped)) == {("O", "Si")}  # silanol caps only
+    for i in capped:  # every Si inside has all its O inside
+        if silica.symbols[i] == "Si":
+            o = [j for j in range(silica.natoms) if silica.symbols[j] == "O"
+                 and np.linalg.norm(np.subtract(silica.positions[i], silica.positions[j])) < 1.9]
+            assert set(o) <= capped
+
+
+def test_silanol_option_in_label_and_key_only_when_set():
+    plain = get_method({"preset": "screening-grid3", "oniom": {"radius": 3.5}})
+    off = get_method({"preset": "screening-grid3", "oniom": {"radius": 3.5, "silanol": False}})
+    on = get_method({"preset": "screening-grid3", "oniom": {"radius": 3.5, "silanol": True}})
+    assert plain.key() == off.key() != on.key()
+    assert "oniom_silanol" not in plain.to_dict()  # the keys of stored ONIOM rows stay
+    assert on.label.endswith(", 3.5 Å, silanol caps)") and "silanol" not in plain.label
+    assert on.high_level.key() == plain.high_level.key() == get_method("screening-grid3").key()
+
+
 @pytest.mark.parametrize("oniom, where, message", [
     ("{low: gfn2-xtb, radius: 0}", "method.oniom.radius", "0.5–30 Å"),
     ("{low: gfn1-xtb, radius: 4}", "method.oniom.low", "not available"),
     ("{radius: 2.7, extend: false}", "method.oniom.extend", "would cut"),
     ("{low: gfn2-xtb}", "method.oniom.radius", "needs radius"),
     ("{low: gfn2-xtb, radius: abc}", "method.oniom.radius", "got 'abc'"),
+    ("{radius: 4, silanol: 1}", "method.oniom.silanol", "true or false"),
     # a region of Li+ alone: the binding energy would be GFN2-xTB's, not an ONIOM one
     ("{radius: 2.0}", "method.oniom.radius", "holds no atom of 'benzene' (its nearest atom is "
                                              "2.60 Å from the guest)"),

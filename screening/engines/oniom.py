@@ -18,8 +18,11 @@ atom within ``radius`` Å of it. It is then grown, never shrunk: a monovalent at
 and the heavy atom it is bonded to are never parted, and any bond the region would cut that
 should not be cut brings its outer atom in: a bond to a metal or an alkali ion, a multiple bond
 (shorter than 0.92 × the sum of covalent radii), or a bond in a ring of up to 8 atoms. With
-``extend=False`` such a cut is refused instead. Fragments and ghost partners made from the
-complex (``Molecule.subset``) carry the same region.
+``extend=False`` such a cut is refused instead. With ``silanol=True`` a Si in the region
+also brings in every O bonded to it, so each Si–O bond cut has its O inside and the link H
+makes a silanol (Si–O–H, the usual termination of silicate clusters) instead of a silane
+Si–H. Fragments and ghost partners made from the complex (``Molecule.subset``) carry the same
+region.
 
 The model is computed with the total charge and multiplicity of the structure (the charge is
 taken to live in the region, as it does for an ion bound to a neutral host).
@@ -89,8 +92,9 @@ def _why_not_cut(mol: Molecule, graph: list[set[int]], i: int, j: int) -> str:
 
 
 def model_region(mol: Molecule, core: list[int], radius: float, extend: bool = True,
-                 source: str | None = None) -> frozenset[int]:
-    """The high-level region of ``mol`` around its ``core`` atoms (see the module doc).
+                 source: str | None = None, silanol: bool = False) -> frozenset[int]:
+    """The high-level region of ``mol`` around its ``core`` atoms (see the module doc);
+    ``silanol``: cut Si–O bonds on the Si side only (O inside, capped to a silanol).
 
     Raises InputError (field ``method.oniom.radius`` or ``.extend``) for an empty core, or for a
     cut the region may not make when ``extend`` is False.
@@ -111,6 +115,8 @@ def model_region(mol: Molecule, core: list[int], radius: float, extend: bool = T
             for j in sorted(graph[i] - region):
                 if parent.get(j) == i or parent.get(i) == j:
                     region.add(j)  # a monovalent atom and its heavy atom are never parted
+                elif silanol and (mol.symbols[i], mol.symbols[j]) == ("Si", "O"):
+                    region.add(j)  # the O joins; its cut to the next Si makes Si–O–H
                 else:
                     why = _why_not_cut(mol, graph, i, j)
                     if not why:
@@ -130,15 +136,16 @@ def model_region(mol: Molecule, core: list[int], radius: float, extend: bool = T
 
 
 def joint_region(structures: tuple[Molecule, ...], core: list[int], radius: float,
-                 extend: bool = True, source: str | None = None) -> frozenset[int]:
+                 extend: bool = True, source: str | None = None,
+                 silanol: bool = False) -> frozenset[int]:
     """One region for several structures with the same atoms (a path's endpoints): the union
     of :func:`model_region` of each, closed over the bonds of all (no cut any of them forbids)."""
-    region = frozenset().union(*(model_region(m, core, radius, extend, source)
+    region = frozenset().union(*(model_region(m, core, radius, extend, source, silanol)
                                  for m in structures))
     while True:  # closing the union in one structure may open a cut in another
         grown = region
         for m in structures:
-            grown = model_region(m, sorted(grown), 0.0, extend, source)
+            grown = model_region(m, sorted(grown), 0.0, extend, source, silanol)
         if grown == region:
             return region
         region = grown
