@@ -147,7 +147,7 @@ def main() -> None:
     ap.add_argument("--quantity", help="the campaign quantity to measure")
     ap.add_argument("--sizes-only", action="store_true")
     ap.add_argument("--silanol", action="store_true",
-                    help="with --campaign: cut Si–O bonds on the Si side (silanol caps)")
+                    help="with --campaign: a Si in the region keeps its O (silanol caps)")
     ap.add_argument("--radii", type=float, nargs="+", default=[3.0, 4.0, 5.0])
     ap.add_argument("--db", default="benchmarks/oniom.db")
     ap.add_argument("--skip-full", action="store_true")

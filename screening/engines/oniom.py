@@ -94,7 +94,8 @@ def _why_not_cut(mol: Molecule, graph: list[set[int]], i: int, j: int) -> str:
 def model_region(mol: Molecule, core: list[int], radius: float, extend: bool = True,
                  source: str | None = None, silanol: bool = False) -> frozenset[int]:
     """The high-level region of ``mol`` around its ``core`` atoms (see the module doc);
-    ``silanol``: cut Si–O bonds on the Si side only (O inside, capped to a silanol).
+    ``silanol``: a Si in the region takes in all its O, so a cut Si–O bond has its O inside
+    (capped to a silanol).
 
     Raises InputError (field ``method.oniom.radius`` or ``.extend``) for an empty core, or for a
     cut the region may not make when ``extend`` is False.
