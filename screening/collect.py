@@ -221,8 +221,11 @@ def report(campaign_file: str | Path, store: ResultStore, output: str | Path,
         verdicts[label] = list(check_orderings(table, c.notes)["reproduced"])
         if say:
             done = sum(v is not None for v in columns[label].values())
-            say(f"{c.name} tier {tier or '(one)'}: {done} of {len(columns[label])} quantities "
-                f"have a value at {c.method.label}")
+            here = len(columns[label]) - len(c.notes.elsewhere)
+            say(f"{c.name} tier {tier or '(one)'}: {done} of {here} quantities "
+                f"have a value at {c.method.label}"
+                + (f" ({len(c.notes.elsewhere)} more at other tiers only)"
+                   if c.notes.elsewhere else ""))
     names = list(dict.fromkeys(n for col in columns.values() for n in col))
     papers = first.notes.papers
     summary = pd.DataFrame({

@@ -116,6 +116,10 @@ def test_tiers_papers_orderings_end_to_end(workdir):
     proc = cli("report", str(path), "-o", "report", cwd=workdir)
     assert proc.returncode == 0, proc.stderr
     assert ResultStore(workdir / "results/screening.db").count() == n
+    # its progress lines count each tier's own quantities (the reaction is at fast only)
+    assert "tier fast: 2 of 2 quantities have a value" in proc.stdout + proc.stderr
+    assert ("tier dft: 0 of 1 quantities have a value at B3LYP-D3BJ/sto-3g (grid 1) (1 more at "
+            "other tiers only)") in proc.stdout + proc.stderr
     summary = pd.read_csv(workdir / "report/summary.csv").set_index("quantity")
     assert list(summary.columns) == ["paper_eV", "fast: GFN2-xTB",
                                      "dft: B3LYP-D3BJ/sto-3g (grid 1)", "paper_source"]
