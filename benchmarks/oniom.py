@@ -25,8 +25,8 @@ on the structures the campaign searched (so ``--db`` must be the database that h
 usually ``results/screening.db``): a binding or a salt's dissociation on a host. Full DFT is the
 tier's level without its layering, so its single points are those of the campaign's full-DFT tier
 at the same level. ``--sizes-only`` prints each radius's region (atoms, link atoms) and computes
-nothing. ``--silanol`` cuts Si–O bonds on the Si side only, so each cap makes a silanol
-(``oniom: {silanol: true}``).
+nothing. ``--silanol``: a Si in the region keeps all its O, so each cut Si–O bond has its O
+inside and its cap makes a silanol (``oniom: {silanol: true}``).
 """
 
 from __future__ import annotations
