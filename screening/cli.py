@@ -239,8 +239,8 @@ def cmd_submit(a: argparse.Namespace) -> int:
     from .store import ResultStore
 
     campaign = load_campaign(a.campaign, tier=a.tier)
+    lp = file_launchpad(a.launchpad)  # before the database is created: nothing written on a bad file
     db = ResultStore(a.db).url
-    lp = file_launchpad(a.launchpad)
     output = a.output or campaign.results_folder
     mapping = lp.add_wf(build_workflow(campaign, db, output, a.gpu))
     print(f"added workflow {campaign.name!r}: {len(mapping)} fireworks (results database {db}); "
@@ -251,16 +251,21 @@ def cmd_submit(a: argparse.Namespace) -> int:
 
 def cmd_status(a: argparse.Namespace) -> int:
     from collections import Counter
+    from pathlib import Path
 
     from .pipeline.launchpad import DEFAULT_STORE, embedded_launchpad, file_launchpad
     from .store import ResultStore
 
-    lp = file_launchpad(a.launchpad) if a.launchpad else embedded_launchpad(a.store or
-                                                                             DEFAULT_STORE)
-    states = Counter(fw["state"] for fw in lp.fireworks.find({}, {"state": 1}))
-    wfs = list(lp.workflows.find({}, {"name": 1, "state": 1}))
-    print(f"workflows: {len(wfs)}  " + "  ".join(f"{w['name']}={w['state']}" for w in wfs[-10:]))
-    print("fireworks: " + ("  ".join(f"{k}={v}" for k, v in sorted(states.items())) or "none"))
+    store_file = Path(a.store or DEFAULT_STORE)
+    if a.launchpad or store_file.exists():  # a status creates no store
+        lp = file_launchpad(a.launchpad) if a.launchpad else embedded_launchpad(store_file)
+        states = Counter(fw["state"] for fw in lp.fireworks.find({}, {"state": 1}))
+        wfs = list(lp.workflows.find({}, {"name": 1, "state": 1}))
+        print(f"workflows: {len(wfs)}  "
+              + "  ".join(f"{w['name']}={w['state']}" for w in wfs[-10:]))
+        print("fireworks: " + ("  ".join(f"{k}={v}" for k, v in sorted(states.items())) or "none"))
+    else:
+        print(f"workflows: none (no embedded store at {store_file}; give --store or -l)")
     try:
         store = ResultStore(a.db, create=False, writable=False)
         print(f"stored results: {store.count()} in {store.url}")

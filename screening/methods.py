@@ -134,6 +134,8 @@ class Method:
             if k not in names:
                 raise InputError(f"unknown method option {k!r}; known: {', '.join(sorted(names))}",
                                  source, field=f"{field_path}.{k}")
+        kinds = {f.name: str(f.type) for f in fields(cls)}
+        d = {k: _typed(v, kinds[k], source, f"{field_path}.{k}") for k, v in d.items()}
         return cls(**d).validate(source, field_path)
 
     def validate(self, source: str | None = None, field_path: str = "method") -> "Method":
@@ -182,6 +184,35 @@ class Method:
             raise InputError(f"oniom radius must be 0.5–30 Å, got {self.oniom_radius}", source,
                              field=f"{field_path}.oniom.radius")
         return self
+
+
+def _typed(value: Any, annotation: str, source: str | None, field: str) -> Any:
+    """``value`` checked against a Method field's annotation (``str``, ``int``, ``float``,
+    ``bool``, each optionally ``| None``); a float given as text (``1e-9``, which YAML reads as
+    a string) becomes a number. Raises InputError naming the field otherwise."""
+    kind, optional = annotation.replace(" ", "").removesuffix("|None"), annotation.endswith("None")
+    if value is None:
+        if optional:
+            return None
+        raise InputError("must have a value (null is not allowed here)", source, field=field)
+    if kind == "bool" and isinstance(value, bool):
+        return value
+    if kind == "str" and isinstance(value, str):
+        return value
+    if kind == "int" and isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if kind == "float" and not isinstance(value, bool):
+        if isinstance(value, (int, float)):
+            return value  # an int stays an int: the stored keys of existing campaigns stay
+        if isinstance(value, str):
+            try:
+                return float(value)
+            except ValueError:
+                pass
+    wanted = {"bool": "true or false", "str": "text", "int": "an integer",
+              "float": "a number"}[kind]
+    raise InputError(f"must be {wanted}{' or null' if optional else ''}, got {value!r}",
+                     source, field=field)
 
 
 XTB_FUNCTIONALS = ("gfn2-xtb",)

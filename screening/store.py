@@ -57,6 +57,8 @@ def read_export(file: str | os.PathLike) -> list:
 
     from .errors import InputError
 
+    if not Path(file).is_file():  # ASE reads a missing file as an empty database
+        raise InputError("exported results file not found", str(file))
     try:
         return list(ase.db.connect(str(file), type="json").select())
     except Exception as exc:  # noqa: BLE001 - ASE raises what its JSON reader meets

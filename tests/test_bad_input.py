@@ -57,6 +57,15 @@ CASES = {
     "missing structure file": ("file: li_h2o.xyz", "file: nothere.xyz", "file not found",
                                "structures.Li+H2O.file"),
     "wrong parity": ("    charge: 1\n", "    charge: 2\n", "do not fit", "li_h2o.xyz"),
+    "grid level as text": ("basis: def2-svp}", "basis: def2-svp, grid_level: fine}",
+                           "must be an integer, got 'fine'", ":2: method.grid_level"),
+    "convergence threshold as a word": ("basis: def2-svp}", "basis: def2-svp, conv_tol: tight}",
+                                        "must be a number, got 'tight'", ":2: method.conv_tol"),
+    "functional as a number": ("{preset: screening, basis: def2-svp}",
+                               "{preset: screening, functional: 3}", "must be text, got 3",
+                               ":2: method.functional"),
+    "density fitting as a word": ("basis: def2-svp}", "basis: def2-svp, density_fit: maybe}",
+                                  "must be true or false", ":2: method.density_fit"),
 }
 
 
@@ -128,6 +137,10 @@ def test_method_errors():
         get_method({"solvent": "pcm"})
     with pytest.raises(InputError, match="unknown dispersion 'd5'"):
         get_method({"dispersion": "d5"})
+    # YAML reads 1e-9 (no dot) as text: taken as the number it spells, not refused or crashed on
+    assert get_method({"conv_tol": "1e-10"}).conv_tol == 1e-10
+    with pytest.raises(InputError, match="must be an integer or null"):
+        get_method({"nlc_grid_level": 1.5})
 
 
 @pytest.mark.parametrize("content, byte", [(bytes(range(256)) * 2, "byte 128"),

@@ -123,6 +123,22 @@ def test_results_never_creates_a_database(tmp_path):
     assert not (tmp_path / "nothere").exists()
     r = cli("status", "--db", "nothere/x.db", "--store", "s.json", cwd=tmp_path)
     assert r.returncode == 0 and not (tmp_path / "nothere").exists()
+    assert "no embedded store at s.json" in r.stdout and not (tmp_path / "s.json").exists()
+
+
+@pytest.mark.parametrize("content, words", [(None, "LaunchPad file not found"),
+                                            ("host: [\n", "lp.yaml:2: malformed LaunchPad"),
+                                            ("port: 27017\n", "with at least host:"),
+                                            ("- a list\n", "with at least host:")])
+def test_submit_refuses_a_bad_launchpad_file_writing_nothing(workdir, content, words):
+    """A LaunchPad file that is missing, malformed or has no host: one sentence naming the
+    file, exit 2, and no results database made."""
+    small_campaign(workdir)
+    if content is not None:
+        (workdir / "lp.yaml").write_text(content)
+    r = cli("submit", "tiny.yaml", "-l", "lp.yaml", "--db", "made.db", cwd=workdir)
+    one_sentence(r, 2, "lp.yaml", words)
+    assert not (workdir / "made.db").exists()
 
 
 def test_disk_full_while_the_database_is_created(tmp_path):

@@ -402,9 +402,9 @@ quantities:
 
 
 def test_import_refuses_a_damaged_kept_structure(workdir, monkeypatch):
-    """An export whose kept-structure row is no molecule is refused naming the file and row,
-    before anything reaches the database or the cache; a sound one is written to the cache and
-    a second import writes nothing."""
+    """An export whose kept-structure row is no molecule, or a file that is not there, is refused
+    naming the file (and row), before anything reaches the database or the cache; a sound one
+    is written to the cache and a second import writes nothing."""
     from ase import Atoms
     import ase.db
 
@@ -423,6 +423,9 @@ def test_import_refuses_a_damaged_kept_structure(workdir, monkeypatch):
     with pytest.raises(InputError, match=r"bad\.json: row 1 \(guest-4567abcd\)"):
         api.import_results(bad, workdir / "fresh.db")
     assert not (workdir / "fresh.db").exists() and not (workdir / "cache").exists()
+    with pytest.raises(InputError, match=r"missing\.json: exported results file not found"):
+        api.import_results(workdir / "missing.json", workdir / "fresh.db")
+    assert not (workdir / "fresh.db").exists()
     assert api.import_results(good, workdir / "fresh.db")["structures"] == 1
     assert json.loads(kept_path("guest-0123abcd").read_text()) == sound
     assert api.import_results(good, workdir / "fresh.db")["structures"] == 0

@@ -109,12 +109,25 @@ def lock_store(path: str | os.PathLike) -> IO:
 
 
 def file_launchpad(path: str | os.PathLike):
-    """A LaunchPad from a ``my_launchpad.yaml`` file (MongoDB; clusters)."""
+    """A LaunchPad from a ``my_launchpad.yaml`` file (MongoDB; clusters).
+
+    Raises InputError naming the file for one that is missing, is not a YAML mapping or has no
+    ``host`` (nothing is connected to or written before)."""
+    import yaml
     from fireworks import LaunchPad
+
+    from ..errors import InputError
 
     p = Path(path)
     if not p.is_file():
-        from ..errors import InputError
-
         raise InputError("LaunchPad file not found (see workflows/my_launchpad.yaml)", str(p))
-    return LaunchPad.from_file(str(p))
+    try:
+        spec = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        line = getattr(getattr(exc, "problem_mark", None), "line", None)
+        raise InputError(f"malformed LaunchPad file: {str(exc).splitlines()[0]}", str(p),
+                         None if line is None else line + 1) from None
+    if not isinstance(spec, dict) or not spec.get("host"):
+        raise InputError("a LaunchPad file is a mapping with at least host: (the MongoDB "
+                         "server or URI; see workflows/my_launchpad.yaml)", str(p), field="host")
+    return LaunchPad.from_dict(spec)
