@@ -65,8 +65,9 @@ def endpoint_shifts(initial: Molecule, final: Molecule, fixed: tuple[int, ...] =
 
 def check_endpoints(initial: Molecule, final: Molecule, source: str | None = None,
                     fixed: tuple[int, ...] = ()) -> None:
-    """Refuse endpoints that differ in atoms, order, charge or spin, or that are identical
-    (up to a rigid motion when no atoms are fixed, see :func:`endpoint_shifts`)."""
+    """Refuse endpoints that differ in atoms, order, charge or spin, that are identical (up to
+    a rigid motion when no atoms are fixed, see :func:`endpoint_shifts`), or whose only moving
+    atoms are ``fixed`` (the band could only interpolate them: no path is searched)."""
     if initial.natoms != final.natoms:
         raise InputError(f"endpoints have different atom counts: {initial.natoms} and "
                          f"{final.natoms}", source)
@@ -80,6 +81,12 @@ def check_endpoints(initial: Molecule, final: Molecule, source: str | None = Non
     if shift < IDENTICAL_ANGSTROM:
         raise InputError(f"endpoints are identical (largest displacement {shift:.3f} Å < "
                          f"{IDENTICAL_ANGSTROM} Å)", source)
+    free = sorted(set(range(initial.natoms)) - set(fixed))
+    if fixed and (not free or endpoint_shifts(initial, final, fixed)[free].max()
+                  < IDENTICAL_ANGSTROM):
+        raise InputError("every atom that moves between the endpoints is fixed, so the band "
+                         "could only interpolate them; leave the moving ion (and its "
+                         "neighbours) out of fixed:", source, field="fixed")
 
 
 class EndpointCalculator(Calculator):

@@ -167,6 +167,7 @@ def _li(x: float, waters: list) -> tuple:
     ("wrong order", "different order"),
     ("identical", "endpoints are identical"),
     ("moved", "endpoints are identical"),  # the same NH3, shifted and turned: no path
+    ("all fixed", "every atom that moves between the endpoints is fixed"),  # nothing to search
 ])
 def test_bad_endpoints_refused(tmp_path, capsys, change, message):
     up, down = nh3_pair(tmp_path)
@@ -178,7 +179,7 @@ def test_bad_endpoints_refused(tmp_path, capsys, change, message):
     elif change == "moved":
         turn = np.array([[0.0, -1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])
         write_xyz_text(down, NH3[0], np.asarray(NH3[1]) @ turn.T + [1.0, 2.0, 0.5])
-    else:
+    elif change == "identical":
         down.write_text(up.read_text())
     campaign = tmp_path / "nh3.yaml"
     campaign.write_text("""name: nh3
@@ -187,9 +188,10 @@ structures:
   up: {file: nh3_up.xyz}
   down: {file: nh3_down.xyz}
 quantities:
-  - {name: inversion, kind: barrier, initial: up, final: down}
-""")
+  - {name: inversion, kind: barrier, initial: up, final: down%s}
+""" % (', fixed: "0-3"' if change == "all fixed" else ""))
     code = main(["run", str(campaign)])
     err = capsys.readouterr().err
-    assert code == 2 and message in err and ":7: quantities[0].final" in err
+    field = "fixed" if change == "all fixed" else "final"
+    assert code == 2 and message in err and f":7: quantities[0].{field}" in err, err
     assert not (tmp_path / "results").exists()

@@ -652,12 +652,12 @@ def load_barrier(e: Entry) -> Barrier:
             fixed = tuple(parse_indices(q["fixed"]))
         except ValueError as exc:
             raise e.error(str(exc), "fixed") from None
+    if any(not 0 <= i < initial.natoms for i in fixed):
+        raise e.error(f"fixed atom index out of range 0..{initial.natoms - 1}", "fixed")
     try:
         check_endpoints(initial, final, fixed=fixed)
     except InputError as exc:
-        raise e.error(exc.message, "final") from None
-    if any(not 0 <= i < initial.natoms for i in fixed):
-        raise e.error(f"fixed atom index out of range 0..{initial.natoms - 1}", "fixed")
+        raise e.error(exc.message, exc.field or "final") from None
     mode = q.get("mode", "dft")
     if mode not in MODES:
         raise e.error(f"mode must be one of {', '.join(MODES)}, got {mode!r}", "mode")
