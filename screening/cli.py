@@ -310,6 +310,10 @@ def cmd_results(a: argparse.Namespace) -> int:
     elif a.format == "json":
         text = json.dumps(json.loads(df.to_json(orient="records")), indent=1)
     print(text if len(df) or a.format != "table" else "no results")
+    if a.campaign and not len(df) and not hint and not (a.quantities or a.paths):
+        known = sorted({c for c in store.dataframe()["campaign"].dropna() if c})
+        hint = (f"no calculation of campaign {a.campaign!r} in {store.url}; the campaigns it "
+                f"holds: {', '.join(known) or 'none'}")
     if hint and not len(df):
         print(hint, file=sys.stderr)
     return 0

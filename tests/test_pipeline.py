@@ -197,6 +197,9 @@ def test_results_query_formats(workdir):
     as_json = json.loads(cli("results", "--format", "json", "--campaign", "tiny",
                              cwd=workdir).stdout)
     assert len(as_json) == 7 and all(r["method"] == "B3LYP-D3BJ/def2-SVP (grid 1)" for r in as_json)
+    typo = cli("results", "--campaign", "tiyn", cwd=workdir)
+    assert typo.returncode == 0 and typo.stdout.strip() == "no results"
+    assert "the campaigns it holds: tiny" in typo.stderr, typo.stderr
     csv = cli("results", "--quantities", "tiny.yaml", "--format", "csv", cwd=workdir).stdout
     assert csv.splitlines()[0].startswith("quantity,kind,value_eV")
     status = cli("status", cwd=workdir).stdout
