@@ -294,10 +294,7 @@ def _oniom_fields(spec: Any, source: str | None, field_path: str) -> dict:
         raise InputError("oniom needs radius: the high-level region's reach in Å around the "
                          f"guest, a number such as 5.0; got {got}", source,
                          field=f"{field_path}.radius")
-    flags = {}
-    for k, default in (("extend", True), ("silanol", False)):
-        flags[k] = spec.get(k, default)
-        if not isinstance(flags[k], bool):
-            raise InputError("must be true or false", source, field=f"{field_path}.{k}")
+    flags = {k: _typed(spec.get(k, default), "bool", source, f"{field_path}.{k}")
+             for k, default in (("extend", True), ("silanol", False))}
     return {"oniom_radius": float(radius), "oniom_extend": flags["extend"],
             "oniom_silanol": flags["silanol"]}

@@ -77,13 +77,12 @@ def check_endpoints(initial: Molecule, final: Molecule, source: str | None = Non
                          f"{initial.symbols[i]} in one and {final.symbols[i]} in the other", source)
     if (initial.charge, initial.multiplicity) != (final.charge, final.multiplicity):
         raise InputError("endpoints differ in charge or multiplicity", source)
-    shift = endpoint_shifts(initial, final, fixed).max()
-    if shift < IDENTICAL_ANGSTROM:
-        raise InputError(f"endpoints are identical (largest displacement {shift:.3f} Å < "
+    shifts = endpoint_shifts(initial, final, fixed)
+    if shifts.max() < IDENTICAL_ANGSTROM:
+        raise InputError(f"endpoints are identical (largest displacement {shifts.max():.3f} Å < "
                          f"{IDENTICAL_ANGSTROM} Å)", source)
     free = sorted(set(range(initial.natoms)) - set(fixed))
-    if fixed and (not free or endpoint_shifts(initial, final, fixed)[free].max()
-                  < IDENTICAL_ANGSTROM):
+    if fixed and (not free or shifts[free].max() < IDENTICAL_ANGSTROM):
         raise InputError("every atom that moves between the endpoints is fixed, so the band "
                          "could only interpolate them; leave the moving ion (and its "
                          "neighbours) out of fixed:", source, field="fixed")

@@ -125,6 +125,15 @@ def get_positive(ctx: Context, q: YamlMap, key: str, path: str, default: float) 
 
 
 
+def malformed_yaml(exc: yaml.YAMLError, source: str, what: str = "YAML") -> InputError:
+    """The InputError for a YAML file PyYAML could not parse: its problem, at its line."""
+    if isinstance(exc, yaml.MarkedYAMLError):
+        mark = exc.problem_mark or exc.context_mark
+        return InputError(f"malformed {what}: {exc.problem or exc}", source,
+                          mark.line + 1 if mark else None)
+    return InputError(f"malformed {what}: {exc}", source)
+
+
 def read_yaml(path: Path) -> tuple[YamlMap, Context]:
     """The campaign file as line-aware YAML, and the context that builds its errors.
 
@@ -147,12 +156,8 @@ def read_yaml(path: Path) -> tuple[YamlMap, Context]:
         raw = yaml.load(text, Loader=YamlLoader)
     except InputError as exc:
         raise InputError(exc.message, src, exc.line) from None
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        raise InputError(f"malformed YAML: {exc.problem or exc}", src,
-                         mark.line + 1 if mark else None) from None
     except yaml.YAMLError as exc:
-        raise InputError(f"malformed YAML: {exc}", src) from None
+        raise malformed_yaml(exc, src) from None
     if not isinstance(raw, YamlMap):
         raise InputError("a campaign file must be a YAML mapping (name:, method:, quantities:)",
                          src, 1)

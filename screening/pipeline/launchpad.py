@@ -116,6 +116,7 @@ def file_launchpad(path: str | os.PathLike):
     import yaml
     from fireworks import LaunchPad
 
+    from ..campaign.yamlfile import malformed_yaml
     from ..errors import InputError
 
     p = Path(path)
@@ -123,10 +124,10 @@ def file_launchpad(path: str | os.PathLike):
         raise InputError("LaunchPad file not found (see workflows/my_launchpad.yaml)", str(p))
     try:
         spec = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        line = getattr(getattr(exc, "problem_mark", None), "line", None)
-        raise InputError(f"malformed LaunchPad file: {str(exc).splitlines()[0]}", str(p),
-                         None if line is None else line + 1) from None
+    except UnicodeDecodeError:
+        raise InputError("a LaunchPad file must be UTF-8 text", str(p)) from None
+    except yaml.YAMLError as exc:
+        raise malformed_yaml(exc, str(p), "LaunchPad file") from None
     if not isinstance(spec, dict) or not spec.get("host"):
         raise InputError("a LaunchPad file is a mapping with at least host: (the MongoDB "
                          "server or URI; see workflows/my_launchpad.yaml)", str(p), field="host")
