@@ -37,7 +37,7 @@ def main() -> None:
     from screening.hosts import get_host
     from screening.methods import get_method
     from screening.neb import PathSpec
-    from screening.pipeline.tasks import compute_path
+    from screening.pipeline.stored import compute_path
     from screening.species import get_species
     from screening.store import ResultStore
 

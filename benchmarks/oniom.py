@@ -2,6 +2,7 @@
 
     OMP_NUM_THREADS=2 .venv/bin/python benchmarks/oniom.py [--system li-pvdf] [--radii 3 4 5]
                                                            [--db bench.db] [--preset NAME]
+                                                           [--sizes-only]
     .venv/bin/python benchmarks/oniom.py --campaign WF --tier T --quantity NAME --radii 3.5 4.5
                                          [--db results/screening.db] [--sizes-only]
                                          [--silanol]
@@ -11,7 +12,9 @@ the complex relaxed with GFN2-xTB; ``li-pdoa``, Li⁺ on the P(DOA) dimer (42 at
 carbonyl O, the best of 4 GFN2-xTB-relaxed poses (the pose of seed 004's "Li+ on P(DOA)", so
 with ``--db results/screening.db`` the full-DFT single points are the campaign's);
 ``tfsi-pvdf``, the anion: TFSI⁻ on the same PVDF-HFP 4-0 oligomer (41 atoms), the best of 4
-GFN2-xTB-relaxed poses at the chain's exo (CH2/CF2 surface) site. The level is ``--preset``
+GFN2-xTB-relaxed poses at the chain's exo (CH2/CF2 surface) site; ``tfsi-paddlewheel`` and
+``pc-paddlewheel``, an open metal site: TFSI⁻ or PC at a Cu of the HKUST-1 paddlewheel
+(58 atoms, Cu(II)₂ triplet, frozen), the best of 4 poses. The level is ``--preset``
 (default ``screening-grid3``, the level of the seed campaigns' DFT rows). The binding energy is
 counterpoise-corrected with frozen fragments (five single points), in full DFT and with ONIOM at
 each radius. Energies are
@@ -25,8 +28,9 @@ on the structures the campaign searched (so ``--db`` must be the database that h
 usually ``results/screening.db``): a binding or a salt's dissociation on a host. Full DFT is the
 tier's level without its layering, so its single points are those of the campaign's full-DFT tier
 at the same level. ``--sizes-only`` prints each radius's region (atoms, link atoms) and computes
-nothing. ``--silanol``: a Si in the region keeps all its O, so each cut Si–O bond has its O
-inside and its cap makes a silanol (``oniom: {silanol: true}``).
+no single point (a built-in system's pose is still placed). ``--silanol``: a Si in the region
+keeps all its O, so each cut Si–O bond has its O inside and its cap makes a silanol
+(``oniom: {silanol: true}``).
 """
 
 from __future__ import annotations
@@ -56,13 +60,13 @@ def complex_structure():
     return Molecule(relaxed.symbols, relaxed.positions, 1, 1, name=mol.name)
 
 
-def placed(host_name: str, units: int, guest: str, site: str, **host_options):
+def placed(host_name: str, units: int | None, guest: str, site: str, **host_options):
     """The best of 4 GFN2-xTB-relaxed poses of ``guest`` at ``site`` of the host (seed 7)."""
     from screening.hosts import get_host
     from screening.placement import place
     from screening.species import get_species
 
-    host = get_host(host_name, units=units, **host_options)
+    host = get_host(host_name, **({"units": units} if units else {}), **host_options)
     pose, = place(host, get_species(guest).molecule(), [site], n_poses=4, keep=1, seed=7)
     return pose.molecule
 
@@ -77,10 +81,24 @@ def tfsi_pvdf_complex():
     return placed("PVDF-HFP", 4, "TFSI-", "exo", hfp_units=0)
 
 
-#: name: (builder, host label, guest label, guest atoms (the last ones), guest charge)
+def tfsi_paddlewheel_complex():
+    """TFSI⁻ at a Cu open metal site of the HKUST-1 paddlewheel (58 atoms, Cu(II)₂ triplet),
+    the host frozen as in seed 002."""
+    return placed("HKUST-1", None, "TFSI-", "open_metal", cluster="paddlewheel")
+
+
+def pc_paddlewheel_complex():
+    """PC at a Cu open metal site of the HKUST-1 paddlewheel, the host frozen."""
+    return placed("HKUST-1", None, "PC", "open_metal", cluster="paddlewheel")
+
+
+#: name: (builder, host label, guest label, guest atoms (the last ones), guest charge). The
+#: guests are closed-shell: the host fragment takes the complex's multiplicity.
 SYSTEMS = {"li-pvdf": (complex_structure, "PVDF-HFP 4-0", "Li+", 1, 1),
            "li-pdoa": (pdoa_complex, "P(DOA)_2", "Li+", 1, 1),
-           "tfsi-pvdf": (tfsi_pvdf_complex, "PVDF-HFP 4-0", "TFSI-", 15, -1)}
+           "tfsi-pvdf": (tfsi_pvdf_complex, "PVDF-HFP 4-0", "TFSI-", 15, -1),
+           "tfsi-paddlewheel": (tfsi_paddlewheel_complex, "HKUST-1 paddlewheel", "TFSI-", 15, -1),
+           "pc-paddlewheel": (pc_paddlewheel_complex, "HKUST-1 paddlewheel", "PC", 13, 0)}
 
 
 def campaign_quantity(path: str, tier: str, name: str):
@@ -134,8 +152,14 @@ def print_sizes(q, radii, method, store) -> None:
 
     from screening.engines.oniom import layers
 
+    from screening.errors import InputError
+
     for r in radii:
-        first = leveled(q, replace(method, oniom_radius=r), store).molecules()[0]
+        try:
+            first = leveled(q, replace(method, oniom_radius=r), store).molecules()[0]
+        except InputError as exc:  # a radius that takes in no host atom
+            print(f"{r:5g} Å: refused ({exc})")
+            continue
         print(f"{r:5g} Å: {len(first.model)} of {first.natoms} atoms at DFT, "
               f"{len(layers(first).links)} link atoms")
 
@@ -159,8 +183,6 @@ def main() -> None:
         ap.error("--campaign needs --tier (its ONIOM tier) and --quantity")
     if args.silanol and not args.campaign:
         ap.error("--silanol needs --campaign")
-    if args.sizes_only and not args.campaign:
-        ap.error("--sizes-only needs --campaign (the built-in systems have no sizes-only mode)")
     from dataclasses import replace
 
     from screening.methods import get_method
@@ -171,9 +193,6 @@ def main() -> None:
     if args.campaign:
         q, oniom = campaign_quantity(args.campaign, args.tier, args.quantity)
         oniom = replace(oniom, oniom_silanol=oniom.oniom_silanol or args.silanol)
-        if args.sizes_only:
-            print_sizes(q, args.radii, oniom, store)
-            return
         full_level = oniom.high_level
         oniom_at = [replace(oniom, oniom_radius=r) for r in args.radii]
     else:
@@ -182,11 +201,15 @@ def main() -> None:
         n = mol.natoms
         host_atoms, guest_atoms = tuple(range(n - n_guest)), tuple(range(n - n_guest, n))
         q = Binding(f"{guest_name} on {host_name}", mol,
-                    (Fragment(host_name, host_atoms, mol.charge - guest_charge, 1),
+                    (Fragment(host_name, host_atoms, mol.charge - guest_charge,
+                              mol.multiplicity),
                      Fragment(guest_name, guest_atoms, guest_charge, 1)), counterpoise=True)
         full_level = get_method(args.preset)
         oniom_at = [get_method({"preset": args.preset, "oniom": {"radius": r}})
                     for r in args.radii]
+    if args.sizes_only:
+        print_sizes(q, args.radii, oniom_at[0], store)
+        return
     levels = [] if args.skip_full else [("full DFT", full_level)]
     levels += [(f"ONIOM {m.oniom_radius:g} Å{' Si-OH' if m.oniom_silanol else ''}", m)
                for m in oniom_at]

@@ -9,6 +9,8 @@
 
 from __future__ import annotations
 
+import math
+import numbers
 import os
 from collections.abc import Callable
 
@@ -16,10 +18,39 @@ import pandas as pd
 from ase import Atoms
 
 from .campaign import Campaign, load_campaign
+from .errors import InputError
 from .geometry import Molecule
 from .methods import Method, get_method
 from .species import get_species
 from .store import ResultStore
+
+
+def _counts(**values) -> None:
+    """InputError naming the first argument that is not a whole number >= 1 (``seed``: >= 0)."""
+    for name, value in values.items():
+        least = 0 if name == "seed" else 1
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < least:
+            raise InputError(f"must be a whole number >= {least}, got {value!r}",
+                             field=name)
+
+
+def _lengths(**values) -> None:
+    """InputError naming the first argument that is neither None nor a finite number > 0."""
+    for name, value in values.items():
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, numbers.Real) \
+                or not math.isfinite(value) or value <= 0:
+            raise InputError(f"must be a number > 0, got {value!r}", field=name)
+
+
+def _names(value: str | list[str], what: str, noun: str = "species name") -> list[str]:
+    """A name or a list of names as a list; InputError if it holds none."""
+    names = [value] if isinstance(value, str) else list(value) \
+        if isinstance(value, (list, tuple)) else []
+    if not names or not all(isinstance(n, str) for n in names):
+        raise InputError(f"must be a {noun} or a list of them, got {value!r}", field=what)
+    return names
 
 
 def species_atoms(name: str) -> Atoms:
@@ -39,19 +70,18 @@ def host_atoms(name: str, **options) -> Atoms:
     return atoms
 
 
-def sizes(names: list[str]) -> pd.DataFrame:
+def sizes(names: str | list[str]) -> pd.DataFrame:
     """Pore and molecule sizes (Å) on the porous-molecule literature's definitions (pywindow's:
     cavity diameter at the centre of mass and optimised, window diameters, maximum diameter) of
     library species and hosts, one row each: "cavity vs guest size" (seed 000: CC3, TD_A and
     TFSI⁻). See :func:`screening.hosts.analysis.pore_sizes`."""
-    from .errors import InputError
     from .hosts import get_host, host_names
     from .hosts.analysis import pore_sizes
     from .species import LIBRARY
 
     species = {s.name: s for s in LIBRARY}
     rows = []
-    for name in names:
+    for name in _names(names, "names", "species or host name"):
         if name in species:
             mol, kind = species[name].molecule(), "species"
         elif name in host_names():
@@ -83,8 +113,10 @@ def place(host: str, guest: str | list[str], sites: list[str] | None = None, pos
     from .placement import place as place_poses
     from .specs import Part
 
+    _counts(poses=poses, keep=keep, seed=seed)
+    _lengths(screen_fmax=screen_fmax)
+    names = _names(guest, "guest")
     h = get_host(host, **host_options)
-    names = [guest] if isinstance(guest, str) else list(guest)
     cluster, parts = guest_cluster([get_species(n).molecule() for n in names], seed)
     n = h.molecule.natoms
     all_parts = (Part("host", h.name, tuple(range(n)), h.molecule.charge,
@@ -105,8 +137,10 @@ def shell(ion: str, ligands: list[str], candidates: int = 6, keep: int = 1, seed
     held, best first; ``info["roles"]`` names the ion and each ligand."""
     from .complexes import shell as build
 
+    _counts(candidates=candidates, keep=keep, seed=seed)
     return [_with_roles(m, parts) for m, parts in
-            build(get_species(ion).molecule(), [get_species(x).molecule() for x in ligands],
+            build(get_species(ion).molecule(),
+                  [get_species(x).molecule() for x in _names(ligands, "ligands")],
                   candidates, keep, seed)]
 
 
@@ -121,6 +155,11 @@ def ion_pair(host: str, salt: tuple[str, str] = ("Li+", "TFSI-"), separation: fl
     from .hosts import get_host
     from .specs import PlacementSpec
 
+    _counts(poses=poses, seed=seed)
+    _lengths(separation=separation)
+    if isinstance(salt, str) or len(salt) != 2:
+        raise InputError(f"must be two species names (cation, anion), got {salt!r}",
+                         field="salt")
     h = get_host(host, **host_options)
     pair, parts = guest_cluster([get_species(x).molecule() for x in salt], seed)
     donors = sites or sorted(n for n, s in h.sites.items() if s.kind == "atom")
@@ -144,6 +183,7 @@ def hop(host: str, from_site: str, to_site: str, guest: str = "Li+",
     from .hops import carve_hop, hop_endpoints, parse_anchor
     from .hosts import get_host
 
+    _lengths(active_radius=active_radius, carve=carve)
     (sa, ia), (sb, ib) = parse_anchor(from_site), parse_anchor(to_site)
     ends = hop_endpoints(get_host(host, **host_options), get_species(guest).molecule(), sa, sb,
                          ia, ib, active_radius)
@@ -164,8 +204,11 @@ def energy(structure: Atoms | Molecule, method: str | dict | Method = "screening
 
     ``charge``/``multiplicity`` default to ``atoms.info`` (then 0 and 1) for ``Atoms``.
     """
-    from .pipeline.tasks import calculate
+    from .pipeline.stored import calculate
 
+    if labels is not None and not isinstance(labels, dict):
+        raise InputError(f"must be a dict of labels (job, campaign, ...), got {labels!r}",
+                         field="labels")
     if isinstance(structure, Atoms):
         q = charge if charge is not None else int(structure.info.get("charge", 0))
         m = multiplicity if multiplicity is not None else int(structure.info.get("multiplicity", 1))
@@ -208,10 +251,18 @@ def export_results(campaign: str | os.PathLike, file: str | os.PathLike,
     ``file`` (ASE JSON, text) for :func:`import_results`, with the GFN2-xTB guest references
     and shells the campaign was resolved with (their coordinates are in its keys); returns the
     counts written."""
+    from pathlib import Path
+
     from .campaign import load_every_tier
     from .campaign.resolve import Resolver
     from .collect import campaign_keys
+    from .database import check_writable
 
+    out = Path(file)
+    if out.is_dir():
+        raise InputError(f"{out} is a folder; give the export file's name (e.g. "
+                         f"{out / 'calculations.json'})", field="output")
+    check_writable(out.resolve().parent, "export folder", "-o", "nothing was written")
     store = ResultStore(db, create=False, writable=False)
     keys: dict[str, list[str]] = {"calculations": [], "poses": [], "paths": []}
     resolver = Resolver()
@@ -240,14 +291,24 @@ def import_results(file: str | os.PathLike, db: str | os.PathLike | None = None
 
 def results(db: str | os.PathLike | None = None, **filters: str) -> pd.DataFrame:
     """Stored calculations as a DataFrame; filters: campaign, name, method, formula."""
-    return ResultStore(db).dataframe(**filters)
+    unknown = sorted(set(filters) - {"campaign", "name", "method", "formula"})
+    if unknown:
+        raise InputError("no such filter; results() filters by campaign, name, method and "
+                         "formula", field=unknown[0])
+    return ResultStore(db, create=False, writable=False).dataframe(**filters)
 
 
 def structure(key: str, db: str | os.PathLike | None = None) -> Atoms:
     """The stored structure of a calc key (``results()['calc_key']``) as ASE ``Atoms``."""
-    return ResultStore(db).molecule(key).to_atoms()
+    store = ResultStore(db, create=False, writable=False)
+    try:
+        return store.molecule(key).to_atoms()
+    except KeyError:
+        raise InputError(f"no stored calculation has the key {key!r} in {store.url} (the keys "
+                         "are results()['calc_key'])", field="key") from None
 
 
 __all__ = ["Campaign", "Method", "Molecule", "energy", "export_results", "get_method",
-           "get_species", "hop", "host_atoms", "import_results", "ion_pair", "load_campaign", "place", "quantities", "results",
-           "run_campaign", "shell", "species_atoms", "structure"]
+           "get_species", "hop", "host_atoms", "import_results", "ion_pair", "load_campaign",
+           "place", "quantities", "results", "run_campaign", "shell", "sizes", "species_atoms",
+           "structure"]

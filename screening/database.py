@@ -161,6 +161,20 @@ def check_room(path: Path, calculations: int) -> None:
                     "free disk space or choose another --db; nothing was computed")
 
 
+def check_writable(folder: Path, what: str, option: str,
+                   consequence: str = "nothing was computed") -> None:
+    """EnvironmentFault unless ``folder`` exists (or can be made) and is writable; the message
+    names ``what`` it is and the ``option`` that chooses another."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise EnvironmentFault(f"{what} {folder}: cannot be made ({exc.strerror or exc}); "
+                               f"choose another with {option}") from None
+    if not os.access(folder, os.W_OK):
+        raise EnvironmentFault(f"{what} {folder}: read-only; make it writable or choose another "
+                               f"with {option}; {consequence}")
+
+
 @contextmanager
 def connection(url: str) -> Iterator[Any]:
     """A DB-API connection to the results database (SQLite file or PostgreSQL URL)."""

@@ -89,6 +89,11 @@ class Method:
         """The single level of theory of this method (itself, less its ONIOM layering)."""
         return replace(self, oniom_radius=None, oniom_extend=True, oniom_silanol=False)
 
+    def oniom_options(self) -> dict[str, bool]:
+        """The ONIOM region's growth flags, as keywords of
+        :func:`~screening.engines.oniom.model_region` and ``joint_region``."""
+        return {"extend": self.oniom_extend, "silanol": self.oniom_silanol}
+
     @property
     def label(self) -> str:
         """Short human label, e.g. ``B3LYP-D3BJ/def2-SVP`` (+ ``/PCM(ε=64.9)``, + `` (grid 1)``

@@ -378,8 +378,7 @@ class IonPairDissociation(Quantity):
         if method is not None and method.oniom_radius is not None:
             ions = list(range(contact[0].host_atoms, paired.natoms))
             region = joint_region((paired, apart), ions, method.oniom_radius,
-                                  method.oniom_extend, f"quantity {self.name!r}",
-                                  method.oniom_silanol)
+                                  source=f"quantity {self.name!r}", **method.oniom_options())
             paired, apart = replace(paired, model=region), replace(apart, model=region)
         return [Dissociation(self.name, paired, (apart,), self.description, self.kind)]
 
@@ -547,8 +546,8 @@ def with_oniom_regions(q: Quantity, method: Method, source: str | None = None) -
                          "yet", source, field="method.oniom")
     by_size = sorted(q.fragments, key=lambda f: len(f.atoms))
     core = sorted(a for f in by_size[:-1] for a in f.atoms)
-    region = model_region(q.complex, core, method.oniom_radius, method.oniom_extend, source,
-                          method.oniom_silanol)
+    region = model_region(q.complex, core, method.oniom_radius, source=source,
+                          **method.oniom_options())
     host = by_size[-1]
     if not region & set(host.atoms):
         pos = np.asarray(q.complex.positions)
@@ -597,6 +596,6 @@ def path_with_oniom_region(path: PathSpec, method: Method, source: str | None = 
                          f"and no atom moves more than {ONIOM_MOVED} Å between the endpoints",
                          source, field="method.oniom")
     region = joint_region((path.initial, path.final), mobile, method.oniom_radius,
-                          method.oniom_extend, source, method.oniom_silanol)
+                          source=source, **method.oniom_options())
     return replace(path, initial=replace(path.initial, model=region),
                    final=replace(path.final, model=region))

@@ -159,7 +159,8 @@ class PlacementSpec:
     def key(self) -> str:
         """Content hash: host geometry, guest, sites and sampling settings (the guest's parts,
         mode and separation only where they differ from a single placed guest, the funnel's
-        ``screen_fmax`` only where set)."""
+        ``screen_fmax`` only where set, a mark of the metal-bound poses only where a site is
+        ``open_metal``)."""
         d = self.to_dict()
         d.pop("host_molecule")
         d.pop("guest")
@@ -172,6 +173,8 @@ class PlacementSpec:
                             self.separation])
         if self.screen_fmax is not None:
             payload.append({"screen_fmax": self.screen_fmax})
+        if "open_metal" in self.sites:  # metal-bound poses (since 2026-11-25) sampled there
+            payload.append({"open_metal": "metal-bound"})
         return content_hash(payload, sort_keys=True, default=str)
 
     def to_dict(self) -> dict:

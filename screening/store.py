@@ -24,6 +24,7 @@ from .geometry import Molecule
 from .methods import Method
 from .settings import Settings, current_settings
 from .database import write_lock
+from .errors import EnvironmentFault
 from .specs import Part, PathResult, PathSpec, Pose, calc_key
 
 DEFAULT_DB = Settings.db
@@ -283,10 +284,25 @@ class ResultStore:
         stored are left out. ``structures``: kept structures (file stem: payload, see
         :mod:`screening.campaign.resolve`), written as rows of their own. Returns the counts
         written."""
-        import ase.db
+        import contextlib
 
         file = Path(file)
         tmp = file.with_name(file.name + ".tmp.json")
+        try:
+            counts = self._export(file, tmp, calc_keys, placement_keys, path_keys, structures)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
+            raise EnvironmentFault(f"export file {file}: cannot be written "
+                                   f"({exc.strerror or exc}); choose another with -o; nothing "
+                                   "was written") from None
+        return counts
+
+    def _export(self, file: Path, tmp: Path, calc_keys, placement_keys, path_keys,
+                structures: dict[str, dict] | None) -> dict[str, int]:
+        """:meth:`export`'s writing: ``tmp`` first, renamed to ``file`` when whole."""
+        import ase.db
+
         tmp.unlink(missing_ok=True)
         out = ase.db.connect(str(tmp), type="json", append=False)
         counts = {"calculations": 0, "poses": 0, "paths": 0, "structures": 0}

@@ -151,3 +151,68 @@ def test_campaign_that_is_not_utf8_text(workdir, capsys, content, byte):
     (workdir / "bad.yaml").write_bytes(content)
     code, out = run_cli(["validate", "bad.yaml"], capsys)
     assert code == 2 and "bad.yaml: not a UTF-8 text file" in out and byte in out, out
+
+
+API_CASES = {  # (call, field named, words in the message); refused before any host is built
+    "no poses": (lambda sc: sc.place("CC3", "TFSI-", poses=0), "poses", ">= 1, got 0"),
+    "keep nothing": (lambda sc: sc.place("CC3", "TFSI-", keep=0), "keep", ">= 1, got 0"),
+    "no guest": (lambda sc: sc.place("CC3", []), "guest", "got []"),
+    "loose threshold < 0": (lambda sc: sc.place("CC3", "PC", screen_fmax=-0.3), "screen_fmax",
+                            "> 0"),
+    "no shell candidates": (lambda sc: sc.shell("Li+", ["EC"], candidates=0), "candidates",
+                            ">= 1"),
+    "shell of nothing": (lambda sc: sc.shell("Li+", [3]), "ligands", "species name"),
+    "separation < 0": (lambda sc: sc.ion_pair("SiO2", separation=-1.0), "separation", "> 0"),
+    "separation nan": (lambda sc: sc.ion_pair("SiO2", separation=float("nan")), "separation",
+                       "got nan"),
+    "salt of one": (lambda sc: sc.ion_pair("SiO2", "Li+"), "salt", "two species"),
+    "carve 0": (lambda sc: sc.hop("CC3-pair", "imine_N:11", "imine_N:23", carve=0), "carve",
+                "> 0"),
+    "unknown filter": (lambda sc: sc.results(fromula="H2O"), "fromula", "no such filter"),
+    "no names to size": (lambda sc: sc.sizes([]), "names", "got []"),
+    "labels not a dict": (lambda sc: sc.energy(sc.species_atoms("H2O"), labels="job"), "labels",
+                          "dict"),
+    "host option of the wrong type": (lambda sc: sc.place("PVDF-HFP", "Li+", units="two"),
+                                      "units", "whole number, got 'two'"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(API_CASES))
+def test_api_refuses_bad_arguments(case):
+    """The Python API checks counts, lengths and names as the campaign reader does, naming the
+    argument, instead of a misleading failure (poses=0 read as 'cannot be placed without
+    clashes'), a traceback, or a silent result (keep=0 gave [], separation=-1 a structure)."""
+    import screening.api as sc
+
+    call, field, words = API_CASES[case]
+    with pytest.raises(InputError) as err:
+        call(sc)
+    assert err.value.field == field and words in str(err.value), str(err.value)
+
+
+def test_api_unknown_structure_key_is_named(tmp_path):
+    import screening.api as sc
+    from screening.store import ResultStore
+
+    ResultStore(tmp_path / "r.db")
+    with pytest.raises(InputError, match="no stored calculation has the key 'deadbeef'"):
+        sc.structure("deadbeef", db=tmp_path / "r.db")
+
+
+def test_export_to_a_bad_place_is_refused(tmp_path, capsys):
+    """An export file in a folder that cannot be made is a fault of the environment (exit 3),
+    one given as a folder is bad input (exit 2); neither writes anything."""
+    from screening.store import ResultStore
+
+    ROOT = Path(__file__).resolve().parents[1]
+    db = tmp_path / "r.db"
+    ResultStore(db)
+    blocker = tmp_path / "file.txt"
+    blocker.write_text("a file, not a folder")
+    code, out = run_cli(["export", str(ROOT / "workflows/quickstart.yaml"), "-o",
+                         str(blocker / "x.json"), "--db", str(db)], capsys)
+    assert code == 3 and "export folder" in out and "cannot be made" in out, out
+    code, out = run_cli(["export", str(ROOT / "workflows/quickstart.yaml"), "-o", str(tmp_path),
+                         "--db", str(db)], capsys)
+    assert code == 2 and "is a folder" in out, out
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file.txt", "r.db"]

@@ -19,7 +19,7 @@ from screening.engines.pyscf import compute, optimize
 from screening.geometry import Molecule
 from screening.methods import get_method
 from screening.neb import PathSpec
-from screening.pipeline.tasks import compute_path
+from screening.pipeline.stored import compute_path
 from screening.store import ResultStore
 
 from .conftest import ROOT, write_xyz_text

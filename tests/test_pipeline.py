@@ -147,6 +147,11 @@ def test_two_workers_store_every_result_once(workdir):
     keys = [r.calc_key for r in ase.db.connect("results/screening.db").select()]
     assert len(keys) == len(set(keys)) == 12
     assert proc.stdout.count("(stored)") == 12  # fireworks found what the pool computed
+    starts = [line for line in proc.stdout.splitlines() if line.startswith("  started ")]
+    ends = [line for line in proc.stdout.splitlines()
+            if line.startswith("[") and " Eh (" in line and "(stored)" not in line]
+    assert len(starts) == len(ends) == 12  # each computed energy said when it began and ended
+    assert " atoms) at " in starts[0]
     table = pd.read_csv(workdir / "results/tiny/quantities.csv")
     assert table["value_eV"].notna().all()
     # water dimer, CP-corrected: -0.236 eV at def2-SVP (S22 CCSD(T): -0.218 eV)
@@ -295,3 +300,22 @@ def test_submit_then_fireworks_rlaunch(workdir):
     table = pd.read_csv(workdir / "collected/quantities.csv")
     assert -1.9 < table["value_eV"].iloc[0] < -1.5
     assert ase.db.connect(str(workdir / "shared.db")).count() == 7
+
+
+def test_api_energy_then_run_campaign(workdir):
+    """sc.energy computes without importing FireWorks, so a later sc.run_campaign can still
+    choose its embedded store (FireWorks reads that choice when it is first imported); before,
+    the second call raised 'fireworks was imported before the embedded store was chosen'."""
+    small_campaign(workdir)
+    script = ("import sys\n"
+              "import screening.api as sc\n"
+              "e = sc.energy(sc.species_atoms('H2O'), method={'preset': 'screening', "
+              "'basis': 'sto-3g'}, db='results/screening.db')\n"
+              "assert 'fireworks' not in sys.modules\n"
+              "table = sc.run_campaign('tiny.yaml', progress=False)\n"
+              "print(round(e, 4), len(table))\n")
+    proc = subprocess.run([sys.executable, "-c", script], cwd=workdir, capture_output=True,
+                          text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    energy, rows = proc.stdout.split()
+    assert -75.4 < float(energy) < -74.5 and int(rows) >= 1  # H2O, B3LYP/STO-3G ≈ −75.31 Eh

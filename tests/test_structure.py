@@ -140,7 +140,9 @@ def test_stored_keys_unchanged():
 
 def test_placement_and_hop_keys_unchanged(tmp_path):
     """A placement (GFN2-xTB guest reference) and a hop keep their stored keys (at the
-    `screening-grid3` preset, the `screening` preset's fields before its grid moved to level 1)."""
+    `screening-grid3` preset, the `screening` preset's fields before its grid moved to level 1).
+    The open-metal placement's key, and with it the campaign's, moved on 2026-11-25 when that
+    site's metal-bound candidates came in; the other placement's did not."""
     from screening.campaign import load_campaign
     from screening.specs import calc_key
 

@@ -160,9 +160,15 @@ class Campaign:
         return f"results/{self.name}/{self.tier}" if self.tier else f"results/{self.name}"
 
     def key(self) -> str:
-        """Content hash of what the campaign computes (name, method, quantities)."""
+        """Content hash of what the campaign computes (name, method, quantities, and the key of
+        each structure search, which also marks how it samples: a search whose sampling changed
+        gets a new workflow, so it runs again instead of being found done)."""
         d = self.to_dict()
-        return content_hash([d["name"], d["method"], d["quantities"]], sort_keys=True)
+        payload = [d["name"], d["method"], d["quantities"]]
+        searches = [p.key() for q in self.quantities for p in q.placements]
+        if searches:
+            payload.append(searches)
+        return content_hash(payload, sort_keys=True)
 
 
 def load_every_tier(path: str | Path, tiers: list[str] | None = None,

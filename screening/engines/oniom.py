@@ -91,7 +91,7 @@ def _why_not_cut(mol: Molecule, graph: list[set[int]], i: int, j: int) -> str:
     return ""
 
 
-def model_region(mol: Molecule, core: list[int], radius: float, extend: bool = True,
+def model_region(mol: Molecule, core: list[int], radius: float, *, extend: bool = True,
                  source: str | None = None, silanol: bool = False) -> frozenset[int]:
     """The high-level region of ``mol`` around its ``core`` atoms (see the module doc);
     ``silanol``: a Si in the region takes in all its O, so a cut Si–O bond has its O inside
@@ -136,17 +136,17 @@ def model_region(mol: Molecule, core: list[int], radius: float, extend: bool = T
             return frozenset(region)
 
 
-def joint_region(structures: tuple[Molecule, ...], core: list[int], radius: float,
+def joint_region(structures: tuple[Molecule, ...], core: list[int], radius: float, *,
                  extend: bool = True, source: str | None = None,
                  silanol: bool = False) -> frozenset[int]:
     """One region for several structures with the same atoms (a path's endpoints): the union
     of :func:`model_region` of each, closed over the bonds of all (no cut any of them forbids)."""
-    region = frozenset().union(*(model_region(m, core, radius, extend, source, silanol)
-                                 for m in structures))
+    options = {"extend": extend, "source": source, "silanol": silanol}
+    region = frozenset().union(*(model_region(m, core, radius, **options) for m in structures))
     while True:  # closing the union in one structure may open a cut in another
         grown = region
         for m in structures:
-            grown = model_region(m, sorted(grown), 0.0, extend, source, silanol)
+            grown = model_region(m, sorted(grown), 0.0, **options)
         if grown == region:
             return region
         region = grown

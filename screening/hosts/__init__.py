@@ -17,10 +17,13 @@ and builds from code otherwise, writing the user cache.
 from __future__ import annotations
 
 import inspect
+import numbers
+import types
+import typing
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
-from typing import Callable
 
 from ..errors import InputError
 from ..specs import Host, Site
@@ -129,8 +132,26 @@ def get_host(name: str, *, cache_dir: str | Path | None = None, check_only: bool
         if option not in accepted:
             raise InputError(f"host {name!r} takes no option {option!r}; its options: "
                              f"{', '.join(accepted) or 'none'}", field="host")
+    _check_option_types(name, builder, options)
     with cache_policy(cache_dir, check_only):
         return builder(**options)
+
+
+def _check_option_types(name: str, builder: Callable, options: dict) -> None:
+    """InputError naming an option whose builder declares it a whole number (``int`` or
+    ``int | None``) or a flag (``bool``) and that is given as something else."""
+    hints = typing.get_type_hints(builder)
+    for option, value in options.items():
+        hint = hints.get(option)
+        allowed = set(typing.get_args(hint)) if isinstance(hint, types.UnionType) else {hint}
+        if value is None and type(None) in allowed:
+            continue
+        if int in allowed and (isinstance(value, bool) or not isinstance(value, numbers.Integral)):
+            raise InputError(f"host {name!r}: {option} must be a whole number, got {value!r}",
+                             field=option)
+        if allowed == {bool} and not isinstance(value, (bool, np.bool_)):
+            raise InputError(f"host {name!r}: {option} must be true or false, got {value!r}",
+                             field=option)
 
 
 __all__ = ["Builder", "Host", "Site", "describe_hosts", "get_host", "host_from_file",

@@ -24,8 +24,7 @@ from typing import Callable
 import pandas as pd
 
 from ..campaign import Campaign
-from ..database import check_room, is_url
-from ..errors import EnvironmentFault
+from ..database import check_room, check_writable, is_url
 from ..settings import Settings, current_settings, use_settings
 from ..store import ResultStore
 from .launchpad import DEFAULT_STORE, embedded_launchpad, flush, lock_store
@@ -34,7 +33,7 @@ Progress = Callable[[str], None]
 
 
 def _pool_worker(mol: dict, method: dict, db: str, labels: dict, settings: dict) -> dict:
-    from .tasks import calculate
+    from .stored import calculate
 
     return calculate(mol, method, db, labels, settings)
 
@@ -72,10 +71,21 @@ def _precompute(todo: list, db: str, workers: int, progress: Progress,
                  f"{cores} cores; oversubscribed threads wait on each other (give --threads "
                  f"{max(1, cores // workers)}, or fewer --workers)")
     worker_settings = settings.replace(threads=threads).to_dict()
+    ordered = sorted(todo, key=lambda t: -len(t[0]["symbols"]))  # the longest first
+
+    def started(i: int) -> None:
+        """Say that the ``i``-th calculation starts (the pool takes them in order)."""
+        if i < len(ordered):
+            m, _method, labels = ordered[i]
+            progress(f"  started {labels['job']} ({len(m['symbols'])} atoms) at "
+                     f"{time.strftime('%H:%M:%S')}")
+
     done = 0
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
         futures = {pool.submit(_pool_worker, m, method, db, labels, worker_settings): labels
-                   for m, method, labels in sorted(todo, key=lambda t: -len(t[0]["symbols"]))}
+                   for m, method, labels in ordered}
+        for i in range(workers):
+            started(i)
         for fut in as_completed(futures):
             done += 1
             labels = futures[fut]
@@ -85,6 +95,7 @@ def _precompute(todo: list, db: str, workers: int, progress: Progress,
                          f"({s['wall_s']:.1f} s)")
             except Exception as exc:  # reported again by its firework, which fizzles
                 progress(f"[{done}/{len(todo)}] {labels['job']}: FAILED: {exc}")
+            started(workers + done - 1)
 
 
 def _find_or_add_workflow(lp, campaign: Campaign, db: str, output: Path) -> int:
@@ -208,18 +219,6 @@ def _run_local(campaign: Campaign, db: str | None, store: str | os.PathLike | No
     table = collect(written, results)
     write_outputs(table, output, written.name, written, results)
     return table
-
-
-def check_writable(folder: Path, what: str, option: str) -> None:
-    """EnvironmentFault unless ``folder`` exists (or can be made) and is writable."""
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise EnvironmentFault(f"{what} {folder}: cannot be made ({exc.strerror or exc}); "
-                               f"choose another with {option}") from None
-    if not os.access(folder, os.W_OK):
-        raise EnvironmentFault(f"{what} {folder}: read-only; make it writable or choose another "
-                               f"with {option}; nothing was computed")
 
 
 def _stored_data(fw) -> dict:

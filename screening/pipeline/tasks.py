@@ -1,60 +1,19 @@
-"""FireTasks (one energy, one NEB path, one placement, the collector) and the functions behind
-them. Every task is idempotent: a stored result is reused. The tasks store what the algorithms
-return; the algorithms themselves never touch the results database."""
+"""FireTasks (one energy, one NEB path, one placement, the collector). Every task is
+idempotent: a stored result is reused (:mod:`.stored` computes what is absent). The tasks store
+what the algorithms return; the algorithms themselves never touch the results database."""
 
 from __future__ import annotations
-
-import time
-from pathlib import Path
-from typing import Callable
 
 from fireworks import Firework, FiretaskBase, FWAction, explicit_serialize
 from fireworks.user_objects.dupefinders.dupefinder_exact import DupeFinderExact
 
 from ..geometry import Molecule
 from ..methods import Method
-from ..settings import Settings
-from ..specs import PathResult, PathSpec, calc_key
+from ..specs import PathSpec, calc_key
 from ..store import ResultStore
+from .stored import calculate, compute_path
 
 GPU_CATEGORY = "gpu"
-
-
-def calculate(molecule: dict | Molecule, method: dict | Method, db: str,
-              labels: dict | None = None, settings: Settings | dict | None = None) -> dict:
-    """Energy of ``molecule`` at ``method`` from the store ``db``, computed and committed if absent.
-
-    Returns a summary: calc_key, energy (Hartree), computed (bool), wall_s.
-    """
-    mol = molecule if isinstance(molecule, Molecule) else Molecule.from_dict(molecule)
-    meth = method if isinstance(method, Method) else Method(**method)
-    if isinstance(settings, dict):
-        settings = Settings(**settings)
-    t0 = time.perf_counter()
-    rec, computed = ResultStore(db).energy_of(mol, meth, labels, settings)
-    return {"calc_key": rec.calc_key, "energy_hartree": rec.energy, "computed": computed,
-            "wall_s": time.perf_counter() - t0}
-
-
-def compute_path(spec: PathSpec, method: Method, store: ResultStore, workdir: str | Path,
-                 labels: dict | None = None, progress: Callable[[str], None] | None = None,
-                 settings: Settings | None = None) -> PathResult:
-    """Run the band of ``spec`` (:func:`screening.neb.run_path`) with its endpoint and image
-    energies taken from (or committed to) ``store``, then store the path record. A path
-    already stored (say, imported) is returned as it is."""
-    from ..neb import run_path
-
-    found = store.get_path(spec.key(method))
-    if found is not None:
-        return PathResult.from_dict(found)
-    labels = labels or {}
-
-    def energy(mol: Molecule, job: str) -> float:
-        return store.energy_of(mol, method, {**labels, "job": job}, settings)[0].energy
-
-    result = run_path(spec, method, workdir, energy, progress, settings)
-    store.put_path(result, spec, method, labels)
-    return result
 
 
 def energy_firework(mol: Molecule, method: Method, db: str, labels: dict,
