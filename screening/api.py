@@ -291,10 +291,13 @@ def import_results(file: str | os.PathLike, db: str | os.PathLike | None = None
 
 def results(db: str | os.PathLike | None = None, **filters: str) -> pd.DataFrame:
     """Stored calculations as a DataFrame; filters: campaign, name, method, formula."""
-    unknown = sorted(set(filters) - {"campaign", "name", "method", "formula"})
+    import inspect
+
+    known = [p for p in inspect.signature(ResultStore.dataframe).parameters if p != "self"]
+    unknown = sorted(set(filters) - set(known))
     if unknown:
-        raise InputError("no such filter; results() filters by campaign, name, method and "
-                         "formula", field=unknown[0])
+        raise InputError(f"no such filter; results() filters by {', '.join(known)}",
+                         field=unknown[0])
     return ResultStore(db, create=False, writable=False).dataframe(**filters)
 
 
