@@ -9,8 +9,6 @@
 
 from __future__ import annotations
 
-import math
-import numbers
 import os
 from collections.abc import Callable
 
@@ -18,7 +16,7 @@ import pandas as pd
 from ase import Atoms
 
 from .campaign import Campaign, load_campaign
-from .errors import InputError
+from .errors import InputError, wrong_kind
 from .geometry import Molecule
 from .methods import Method, get_method
 from .species import get_species
@@ -26,21 +24,17 @@ from .store import ResultStore
 
 
 def _counts(**values) -> None:
-    """InputError naming the first argument that is not a whole number >= 1 (``seed``: >= 0)."""
+    """InputError naming the first argument that is not an integer >= 1 (``seed``: >= 0)."""
     for name, value in values.items():
         least = 0 if name == "seed" else 1
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < least:
-            raise InputError(f"must be a whole number >= {least}, got {value!r}",
-                             field=name)
+        if wrong_kind(value, int) or value < least:
+            raise InputError(f"must be an integer >= {least}, got {value!r}", field=name)
 
 
 def _lengths(**values) -> None:
     """InputError naming the first argument that is neither None nor a finite number > 0."""
     for name, value in values.items():
-        if value is None:
-            continue
-        if isinstance(value, bool) or not isinstance(value, numbers.Real) \
-                or not math.isfinite(value) or value <= 0:
+        if value is not None and (wrong_kind(value, float) or value <= 0):
             raise InputError(f"must be a number > 0, got {value!r}", field=name)
 
 

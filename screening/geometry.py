@@ -243,9 +243,19 @@ def rotation_onto(u: np.ndarray, v: np.ndarray) -> np.ndarray:
         axis = np.cross(u, [1.0, 0, 0] if abs(u[0]) < 0.9 else [0, 1.0, 0])
         axis /= np.linalg.norm(axis)
         return 2 * np.outer(axis, axis) - np.eye(3)
-    w = np.cross(u, v)
-    k = np.array([[0, -w[2], w[1]], [w[2], 0, -w[0]], [-w[1], w[0], 0]])
+    k = _cross_matrix(np.cross(u, v))
     return np.eye(3) + k + k @ k / (1 + c)
+
+
+def rotation_about(axis: np.ndarray, angle: float) -> np.ndarray:
+    """Rotation matrix turning by ``angle`` (radians) about the unit vector ``axis``."""
+    k = _cross_matrix(axis)
+    return np.eye(3) + np.sin(angle) * k + (1 - np.cos(angle)) * k @ k
+
+
+def _cross_matrix(w: np.ndarray) -> np.ndarray:
+    """The matrix K with K @ x = w × x."""
+    return np.array([[0, -w[2], w[1]], [w[2], 0, -w[0]], [-w[1], w[0], 0]])
 
 
 def superpose(moving, target, subset: Sequence[int] | None = None) -> np.ndarray:

@@ -8,10 +8,11 @@ property of how quantities are assembled, not of a single calculation, so it is 
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
-from .errors import InputError
+from .errors import InputError, wrong_kind
 from .hashing import content_hash
 
 DISPERSIONS = ("d3bj", "d3zero", "d3bjatm", "d3mbj", "d4")
@@ -194,30 +195,26 @@ class Method:
 def _typed(value: Any, annotation: str, source: str | None, field: str) -> Any:
     """``value`` checked against a Method field's annotation (``str``, ``int``, ``float``,
     ``bool``, each optionally ``| None``); a float given as text (``1e-9``, which YAML reads as
-    a string) becomes a number. Raises InputError naming the field otherwise."""
-    kind, optional = annotation.replace(" ", "").removesuffix("|None"), annotation.endswith("None")
-    if value is None:
-        if optional:
-            return None
+    a string) becomes a number, a numpy scalar its Python twin. Raises InputError naming the
+    field otherwise."""
+    name, optional = annotation.replace(" ", "").removesuffix("|None"), annotation.endswith("None")
+    if value is None and not optional:
         raise InputError("must have a value (null is not allowed here)", source, field=field)
-    if kind == "bool" and isinstance(value, bool):
+    kind = {"bool": bool, "str": str, "int": int, "float": float}[name]
+    if kind is float and isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            pass
+    problem = wrong_kind(value, kind, optional)
+    if problem:
+        raise InputError(problem, source, field=field)
+    if value is None or kind is str:
         return value
-    if kind == "str" and isinstance(value, str):
-        return value
-    if kind == "int" and isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if kind == "float" and not isinstance(value, bool):
-        if isinstance(value, (int, float)):
-            return value  # an int stays an int: the stored keys of existing campaigns stay
-        if isinstance(value, str):
-            try:
-                return float(value)
-            except ValueError:
-                pass
-    wanted = {"bool": "true or false", "str": "text", "int": "an integer",
-              "float": "a number"}[kind]
-    raise InputError(f"must be {wanted}{' or null' if optional else ''}, got {value!r}",
-                     source, field=field)
+    if kind is bool:
+        return bool(value)
+    # an int stays an int (also for a float field): the stored keys of existing campaigns stay
+    return int(value) if isinstance(value, numbers.Integral) else float(value)
 
 
 XTB_FUNCTIONALS = ("gfn2-xtb",)
@@ -294,7 +291,7 @@ def _oniom_fields(spec: Any, source: str | None, field_path: str) -> dict:
         raise InputError(f"oniom low level {low!r} is not available; use one of "
                          f"{', '.join(ONIOM_LOW_LEVELS)}", source, field=f"{field_path}.low")
     radius = spec.get("radius")
-    if isinstance(radius, bool) or not isinstance(radius, (int, float)):
+    if wrong_kind(radius, float):
         got = "nothing" if radius is None else repr(radius)
         raise InputError("oniom needs radius: the high-level region's reach in Å around the "
                          f"guest, a number such as 5.0; got {got}", source,

@@ -32,8 +32,8 @@ import numpy as np
 
 from .engines.xtb import relax_all
 from .errors import InputError
-from .geometry import (Molecule, bond_graph, combined_charge_multiplicity, rotation_onto,
-                       superpose, vdw_radius)
+from .geometry import (Molecule, bond_graph, combined_charge_multiplicity, rotation_about,
+                       rotation_onto, superpose, vdw_radius)
 from .settings import current_settings
 from .specs import Host, Pose, Site
 
@@ -139,9 +139,8 @@ def _metal_bound(centred: np.ndarray, donor: tuple[int, np.ndarray], angle: floa
     turned by ``angle`` (radians) about the normal."""
     i, lone_pair = donor
     p, n = np.asarray(site.points[anchor]), np.asarray(site.normals[anchor])
-    k = np.array([[0, -n[2], n[1]], [n[2], 0, -n[0]], [-n[1], n[0], 0]])
-    turn = np.eye(3) + np.sin(angle) * k + (1 - np.cos(angle)) * k @ k  # about n
-    rot = turn @ rotation_onto(lone_pair, -n)  # the donor's bonds point away from the metal
+    # turned about the normal, the donor's bonds pointing away from the metal
+    rot = rotation_about(n, angle) @ rotation_onto(lone_pair, -n)
     return (centred - centred[i]) @ rot.T + p + METAL_DONOR_DISTANCE * n
 
 

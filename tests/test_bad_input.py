@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from screening.cli import main
-from screening.errors import InputError
+from screening.errors import InputError, wrong_kind
 from screening.geometry import read_xyz
 from screening.methods import get_method
 
@@ -173,7 +174,7 @@ API_CASES = {  # (call, field named, words in the message); refused before any h
     "labels not a dict": (lambda sc: sc.energy(sc.species_atoms("H2O"), labels="job"), "labels",
                           "dict"),
     "host option of the wrong type": (lambda sc: sc.place("PVDF-HFP", "Li+", units="two"),
-                                      "units", "whole number, got 'two'"),
+                                      "units", "must be an integer, got 'two'"),
 }
 
 
@@ -216,3 +217,22 @@ def test_export_to_a_bad_place_is_refused(tmp_path, capsys):
                          "--db", str(db)], capsys)
     assert code == 2 and "is a folder" in out, out
     assert sorted(p.name for p in tmp_path.iterdir()) == ["file.txt", "r.db"]
+
+
+@pytest.mark.parametrize("value, kind, problem", [
+    (2, int, None), (np.int64(2), int, None), (True, int, "must be an integer, got True"),
+    (1.5, int, "must be an integer, got 1.5"), (np.True_, bool, None),
+    (1, bool, "must be true or false, got 1"), (3, float, None),
+    (float("nan"), float, "must be a number, got nan"), ("PC", str, None)])
+def test_one_kind_check_for_every_input(value, kind, problem):
+    """The one check behind campaign, method, host-option and API arguments: numpy scalars are
+    their kind, a flag is not a number, a number must be finite."""
+    assert wrong_kind(value, kind) == problem
+
+
+def test_method_options_take_numpy_numbers_and_refuse_nan():
+    method = get_method({"grid_level": np.int64(2), "conv_tol": np.float64(1e-9)})
+    assert type(method.grid_level) is int and method.grid_level == 2
+    assert type(method.conv_tol) is float
+    with pytest.raises(InputError, match="conv_tol: must be a number, got nan"):
+        get_method({"conv_tol": float("nan")})

@@ -70,7 +70,7 @@ from ..quantities import Quantity, quantity_from_dict, quantity_to_dict, with_on
 from .papers import Annotations, load_tiers
 from .resolve import Resolver
 from .schema import load_quantities, load_structures
-from .yamlfile import check_keys, parse_indices, read_yaml
+from .yamlfile import check_keys, get_flag, parse_indices, read_yaml
 
 __all__ = ["Campaign", "Resolver", "load_campaign", "load_every_tier", "parse_indices"]
 
@@ -233,15 +233,11 @@ def load_campaign(path: str | Path, check_only: bool = False,
         except InputError as exc:
             raise InputError(exc.message, src, raw.lines["method"], exc.field) from None
     if "counterpoise" in raw:
-        if not isinstance(raw["counterpoise"], bool):
-            raise ctx.error("must be true or false", raw, "counterpoise", "counterpoise")
-        method = method.with_options(counterpoise=raw["counterpoise"])
+        method = method.with_options(counterpoise=get_flag(ctx, raw, "counterpoise",
+                                                           "counterpoise"))
     if method.is_xtb:  # no basis to lend: counterpoise does not apply
         method = method.with_options(counterpoise=False)
-    gpu = raw.get("gpu", False)
-    if not isinstance(gpu, bool):
-        raise ctx.error("must be true or false", raw, "gpu", "gpu")
-    gpu = gpu or bool(chosen and chosen.gpu)
+    gpu = get_flag(ctx, raw, "gpu", "gpu") or bool(chosen and chosen.gpu)
     resolver = resolver or Resolver(check_only, cache_dir)
     parts: dict = {}
     notes = Annotations()

@@ -19,9 +19,10 @@ from dataclasses import asdict, dataclass, field
 
 import pandas as pd
 
-from ..errors import InputError
+from ..errors import InputError, wrong_kind
 from ..methods import Method, get_method
-from .yamlfile import NAME_RE, Context, YamlMap, YamlSeq, check_keys, require_map
+from .yamlfile import (NAME_RE, Context, YamlMap, YamlSeq, check_keys, get_flag,
+                       require_map)
 
 
 @dataclass(frozen=True)
@@ -85,8 +86,7 @@ def load_paper(ctx: Context, q: YamlMap, path: str) -> PaperValue | None:
     p = require_map(ctx, q["paper"], q, "paper", f"{path}.paper")
     check_keys(ctx, p, {"value_eV", "source", "note"}, f"{path}.paper")
     value = p.get("value_eV")
-    if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
-                              or not math.isfinite(value)):
+    if value is not None and wrong_kind(value, float):
         raise ctx.error(f"value_eV must be a number in eV, got {value!r}", p, "value_eV",
                         f"{path}.paper.value_eV")
     if not str(p.get("source", "")).strip():
@@ -155,9 +155,7 @@ def load_tiers(ctx: Context, raw: YamlMap) -> dict[str, Tier]:
             method = get_method(entry["method"], ctx.source, f"{path}.method")
         except InputError as exc:
             raise InputError(exc.message, ctx.source, entry.lines["method"], exc.field) from None
-        gpu = entry.get("gpu", False)
-        if not isinstance(gpu, bool):
-            raise ctx.error("must be true or false", entry, "gpu", f"{path}.gpu")
+        gpu = get_flag(ctx, entry, "gpu", f"{path}.gpu")
         out[name] = Tier(name, method, gpu, str(entry.get("description", "")))
     return out
 

@@ -15,7 +15,7 @@ from typing import Callable
 
 import numpy as np
 
-from ..errors import InputError
+from ..errors import InputError, wrong_kind
 from ..geometry import (Molecule, check_spin, check_spin_coupling, combined_charge_multiplicity,
                         read_structure)
 from ..quantities import (KINDS, Barrier, Binding, Desolvation, Dissociation, Fragment,
@@ -25,8 +25,8 @@ from ..species import get_species
 from ..specs import Part, PathSpec, PlacementSpec
 from .papers import Annotations, Tier, load_orderings, load_paper, quantity_tiers
 from .resolve import Resolver
-from .yamlfile import (NAME_RE, Context, YamlMap, YamlSeq, check_keys, get_int, get_positive,
-                       parse_indices, require_map)
+from .yamlfile import (NAME_RE, Context, YamlMap, YamlSeq, check_keys, get_flag, get_int,
+                       get_positive, parse_indices, require_map)
 
 Structures = dict[str, tuple[Molecule, list]]
 """Named structures of a campaign: (molecule, fragments)."""
@@ -281,10 +281,7 @@ class Entry:
                              self.structures, self.q, key, f"{self.path}.{key}")
 
     def flag(self, key: str, default: bool) -> bool:
-        v = self.q.get(key, default)
-        if not isinstance(v, bool):
-            raise self.error("must be true or false", key)
-        return v
+        return get_flag(self.ctx, self.q, key, f"{self.path}.{key}", default)
 
 
 HOP_KEYS = frozenset({"path_type", "from", "to", "active_radius", "carve", "prerelax"})
@@ -332,9 +329,9 @@ def parse_host(ctx: Context, node: YamlMap, raw: object, path: str, resolver: Re
         check_keys(ctx, raw, {"name", *HOST_OPTIONS}, f"{path}.host")
         for k, v in raw.items():
             want = HOST_OPTIONS.get(k)
-            if want is not None and type(v) is not want:
-                what = {bool: "true or false", int: "an integer", str: "text"}[want]
-                raise ctx.error(f"must be {what}, got {v!r}", raw, k, f"{path}.host.{k}")
+            problem = want and wrong_kind(v, want)
+            if problem:
+                raise ctx.error(problem, raw, k, f"{path}.host.{k}")
         opts = {k: v for k, v in raw.items() if k != "name"}
         hname = str(raw.get("name"))
     else:
@@ -361,14 +358,12 @@ def host_file(ctx: Context, raw: YamlMap, path: str, resolver: Resolver):
     if "centre" in raw:
         centre = raw["centre"]
         if not (isinstance(centre, list) and len(centre) == 3
-                and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in centre)):
+                and not any(wrong_kind(x, float) for x in centre)):
             raise ctx.error("must be three fractional coordinates, e.g. [0.25, 0, 0]", raw,
                             "centre", f"{path}.host.centre")
         opts["centre"] = [float(x) for x in centre]
     if "frozen" in raw:
-        if not isinstance(raw["frozen"], bool):
-            raise ctx.error("must be true or false", raw, "frozen", f"{path}.host.frozen")
-        opts["frozen"] = raw["frozen"]
+        opts["frozen"] = get_flag(ctx, raw, "frozen", f"{path}.host.frozen")
     hname = str(raw.get("name", file.stem))
     if not NAME_RE.match(hname):
         raise ctx.error("host names use letters, digits and + - _ . ( )", raw, "name",
@@ -603,7 +598,7 @@ def load_reaction(e: Entry) -> ReactionQuantity:
         t = require_map(e.ctx, t, terms_raw, j, tpath)
         check_keys(e.ctx, t, {"structure", "coefficient"}, tpath)
         coef = t.get("coefficient")
-        if isinstance(coef, bool) or not isinstance(coef, (int, float)):
+        if wrong_kind(coef, float):
             raise e.ctx.error("coefficient must be a number", t, "coefficient",
                               f"{tpath}.coefficient")
         mol = structure_ref(e.ctx, str(t.get("structure")), e.structures, t, "structure",
@@ -777,9 +772,7 @@ def load_quantities(ctx: Context, raw: YamlMap, structures: Structures, counterp
                 raise ctx.error(f"{k}: belongs to kind: barrier", q, k, f"{path}.{k}")
             raise ctx.error(f"{k}: does not apply to kind: {kind} (its keys: "
                             f"{', '.join(sorted(schema.keys))})", q, k, f"{path}.{k}")
-        cp = q.get("counterpoise", counterpoise)
-        if not isinstance(cp, bool):
-            raise ctx.error("must be true or false", q, "counterpoise", f"{path}.counterpoise")
+        cp = get_flag(ctx, q, "counterpoise", f"{path}.counterpoise", counterpoise)
         paper = load_paper(ctx, q, path)
         if paper is not None:
             notes.papers[qname] = paper

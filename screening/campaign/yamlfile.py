@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from ..errors import InputError
+from ..errors import InputError, wrong_kind
 
 NAME_RE = re.compile(r"^[A-Za-z0-9_.+\-()]+$")
 
@@ -81,11 +81,21 @@ def check_keys(ctx: Context, m: YamlMap, allowed: set[str], path: str) -> None:
 
 
 def get_int(ctx: Context, m: YamlMap, key: str, path: str, default: int | None = None) -> int | None:
+    """``m[key]`` as an integer (``default`` if absent; None stays None)."""
     v = m.get(key, default)
     if v is None:
         return None
-    if isinstance(v, bool) or not isinstance(v, int):
-        raise ctx.error(f"must be an integer, got {v!r}", m, key, f"{path}.{key}")
+    problem = wrong_kind(v, int)
+    if problem:
+        raise ctx.error(problem, m, key, f"{path}.{key}")
+    return v
+
+
+def get_flag(ctx: Context, m: YamlMap, key: str, path: str, default: bool = False) -> bool:
+    """``m[key]`` as true or false (``default`` if absent); ``path`` is the field's own path."""
+    v = m.get(key, default)
+    if wrong_kind(v, bool):
+        raise ctx.error("must be true or false", m, key, path)
     return v
 
 
@@ -117,12 +127,11 @@ def parse_indices(spec: Any) -> list[int]:
 
 
 def get_positive(ctx: Context, q: YamlMap, key: str, path: str, default: float) -> float:
+    """``q[key]`` as a finite number > 0 (``default`` if absent)."""
     v = q.get(key, default)
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or v <= 0:
+    if wrong_kind(v, float) or v <= 0:
         raise ctx.error(f"{key} must be a positive number", q, key, f"{path}.{key}")
     return float(v)
-
-
 
 
 def malformed_yaml(exc: yaml.YAMLError, source: str, what: str = "YAML") -> InputError:

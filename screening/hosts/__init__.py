@@ -17,7 +17,6 @@ and builds from code otherwise, writing the user cache.
 from __future__ import annotations
 
 import inspect
-import numbers
 import types
 import typing
 from pathlib import Path
@@ -25,7 +24,7 @@ from typing import Callable
 
 import numpy as np
 
-from ..errors import InputError
+from ..errors import InputError, wrong_kind
 from ..specs import Host, Site
 from .cache import cache_policy
 
@@ -138,20 +137,16 @@ def get_host(name: str, *, cache_dir: str | Path | None = None, check_only: bool
 
 
 def _check_option_types(name: str, builder: Callable, options: dict) -> None:
-    """InputError naming an option whose builder declares it a whole number (``int`` or
+    """InputError naming an option whose builder declares it an integer (``int`` or
     ``int | None``) or a flag (``bool``) and that is given as something else."""
     hints = typing.get_type_hints(builder)
     for option, value in options.items():
         hint = hints.get(option)
         allowed = set(typing.get_args(hint)) if isinstance(hint, types.UnionType) else {hint}
-        if value is None and type(None) in allowed:
-            continue
-        if int in allowed and (isinstance(value, bool) or not isinstance(value, numbers.Integral)):
-            raise InputError(f"host {name!r}: {option} must be a whole number, got {value!r}",
-                             field=option)
-        if allowed == {bool} and not isinstance(value, (bool, np.bool_)):
-            raise InputError(f"host {name!r}: {option} must be true or false, got {value!r}",
-                             field=option)
+        kind = int if int in allowed else bool if allowed == {bool} else None
+        problem = kind and wrong_kind(value, kind, optional=type(None) in allowed)
+        if problem:
+            raise InputError(f"host {name!r}: {option} {problem}", field=option)
 
 
 __all__ = ["Builder", "Host", "Site", "describe_hosts", "get_host", "host_from_file",
