@@ -3,14 +3,16 @@
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/placement.py [--relax-poses 2] [--workers 2]
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/placement.py --skip-builds --skip-serial \
         --relax-poses 12 --workers 2 --screen-fmax 0.3
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/placement.py --skip-builds --skip-serial \
+        --relax-poses 12 --workers 2 --optimizer tric
 
 Prints: seconds to build each host from code (cages: stk assembly + site analysis, without the
 GFN2-xTB relaxation that the cache holds; MOF clusters: cell + carving; oligomers from cache),
 rigid clash-filtered candidate poses per minute at CC3's endo/window/exo sites, and GFN2-xTB
 relaxed-and-ranked poses per minute: one after another (unless ``--skip-serial``), ``--workers
-N`` side by side, and (``--screen-fmax F``) N side by side through the funnel, each with its
-rate relative to the first and whether its top 3 are the first's (guest RMSD < 0.5 Å, rank by
-rank).
+N`` side by side, (``--screen-fmax F``) N side by side through the funnel and (``--optimizer
+tric``) N side by side relaxed by geomeTRIC instead of BFGS, each with its rate relative to the
+first and whether its top 3 are the first's (guest RMSD < 0.5 Å, rank by rank).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ def main() -> None:
     ap.add_argument("--skip-builds", action="store_true", help="only the pose throughput")
     ap.add_argument("--skip-serial", action="store_true", help="no one-after-another run")
     ap.add_argument("--screen-fmax", type=float, help="also the funnel at this threshold")
+    ap.add_argument("--optimizer", choices=["tric"], help="also N side by side with geomeTRIC")
     args = ap.parse_args()
     from screening.settings import current_settings, use_settings
     from screening.hosts import get_host
@@ -48,18 +51,21 @@ def main() -> None:
     sites = ["endo", "window", "exo"] if args.relax_poses >= 6 else ["endo", "window"]
     per_site = max(1, args.relax_poses // len(sites))
     k = per_site * len(sites)
-    runs = [] if args.skip_serial else [("one after another", 1, None)]
+    runs = [] if args.skip_serial else [("one after another", 1, None, "bfgs")]
     if args.workers > 1 or args.skip_serial:
-        runs.append((f"{args.workers} side by side", args.workers, None))
+        runs.append((f"{args.workers} side by side", args.workers, None, "bfgs"))
     if args.screen_fmax:
         runs.append((f"{args.workers} side by side, funnel {args.screen_fmax} eV/Å",
-                     args.workers, args.screen_fmax))
+                     args.workers, args.screen_fmax, "bfgs"))
+    if args.optimizer:
+        runs.append((f"{args.workers} side by side, {args.optimizer}", args.workers, None,
+                      args.optimizer))
     first = None
-    for label, workers, screen in runs:
+    for label, workers, screen, optimizer in runs:
         t = time.perf_counter()
         with use_settings(current_settings().replace(workers=workers)):
             poses = place(cc3, tfsi, sites, n_poses=per_site, keep=3, seed=7, progress=print,
-                          screen_fmax=screen)
+                          screen_fmax=screen, optimizer=optimizer)
         dt = time.perf_counter() - t
         rate = 60 * k / dt
         print(f"CC3 ⊃ TFSI⁻ GFN2-xTB relaxed + ranked, {label}: {k} poses in {dt:.0f} s = "

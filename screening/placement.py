@@ -202,14 +202,15 @@ def _final_site(host: Host, mol: Molecule, site: str) -> str:
 def place(host: Host, guest: Molecule, sites: list[str] | tuple[str, ...], n_poses: int = 8,
           keep: int = 3, seed: int = 7, relax: bool = True, rmsd_threshold: float = 0.5,
           progress: Callable[[str], None] | None = None,
-          screen_fmax: float | None = None) -> list[Pose]:
+          screen_fmax: float | None = None, optimizer: str = "bfgs") -> list[Pose]:
     """The ``keep`` best distinct poses of ``guest`` at ``sites`` of ``host``, ranked by GFN2-xTB.
 
     The complex's charge is the sum of host and guest charges; its multiplicity, with all
     unpaired electrons parallel, host + guest − 1. Host atoms stay fixed if ``host.frozen``.
     Every pose kept is relaxed to ``RANK_FMAX``. With ``screen_fmax`` (eV/Å, looser) and more
     than ``2 × keep`` candidates, a funnel: all are relaxed only to ``screen_fmax``, and the best
-    ``2 × keep`` distinct ones are relaxed on to ``RANK_FMAX`` and ranked.
+    ``2 × keep`` distinct ones are relaxed on to ``RANK_FMAX`` and ranked. ``optimizer``: how
+    each relaxation steps (:data:`~screening.engines.xtb.OPTIMIZERS`).
     """
     say = progress or (lambda _m: None)
     hm = host.molecule
@@ -234,15 +235,16 @@ def place(host: Host, guest: Molecule, sites: list[str] | tuple[str, ...], n_pos
         say(f"  relaxing {len(starts)} candidate poses, {min(workers, len(starts))} at a time")
     if funnel:
         say(f"  funnel: {len(starts)} candidates to {fmax} eV/Å first")
-    poses = _relaxed_ranked(host, starts, [(c[0], c[2]) for c in candidates], fmax, fixed,
-                            relax, workers, bonding, say)
+    relaxing = dict(fixed=fixed, relax=relax, workers=workers, bonding=bonding, say=say,
+                    optimizer=optimizer)
+    poses = _relaxed_ranked(host, starts, [(c[0], c[2]) for c in candidates], fmax, **relaxing)
     if funnel:
         shortlist = _distinct(poses, rmsd_threshold)[:2 * keep]
         say(f"  funnel: the {len(shortlist)} best distinct of {len(poses)} on to "
             f"{RANK_FMAX} eV/Å")
         poses = _relaxed_ranked(host, [p.molecule for p in shortlist],
                                 [(p.site, p.clash_scale) for p in shortlist], RANK_FMAX,
-                                fixed, relax, workers, bonding, say)
+                                **relaxing)
     distinct = _distinct(poses, rmsd_threshold)
     if not distinct:
         raise InputError(f"no pose of {guest.name or guest.formula} at {', '.join(sites)} of "
@@ -257,14 +259,14 @@ def place(host: Host, guest: Molecule, sites: list[str] | tuple[str, ...], n_pos
 
 def _relaxed_ranked(host: Host, starts: list[Molecule], origins: list[tuple[str, float]],
                     fmax: float, fixed: list[int], relax: bool, workers: int, bonding,
-                    say: Callable[[str], None]) -> list[Pose]:
+                    say: Callable[[str], None], optimizer: str) -> list[Pose]:
     """``starts`` relaxed with GFN2-xTB to ``fmax`` (eV/Å) and sorted by energy (eV);
     ``origins``: each start's (site, clash scale). A pose whose relaxation failed or whose
     fragments changed their bonds is dropped, with a line saying why."""
     n = host.molecule.natoms
     parts = [range(n), range(n, starts[0].natoms)] if starts else []
     poses: list[Pose] = []
-    relaxed = relax_all(starts, fmax, RANK_STEPS, fixed, relax, workers)
+    relaxed = relax_all(starts, fmax, RANK_STEPS, fixed, relax, workers, optimizer)
     for i, ((site, scale), outcome) in enumerate(zip(origins, relaxed)):
         if isinstance(outcome, str):  # tblite's SCF did not converge: drop the pose, say so
             say(f"  pose {i + 1}/{len(starts)} ({site}): {outcome}; dropped")

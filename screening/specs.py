@@ -155,16 +155,17 @@ class PlacementSpec:
     mode: str = "place"
     separation: float = 0.0
     screen_fmax: float | None = None
+    optimizer: str = "bfgs"
 
     def key(self) -> str:
         """Content hash: host geometry, guest, sites and sampling settings (the guest's parts,
         mode and separation only where they differ from a single placed guest, the funnel's
-        ``screen_fmax`` only where set, a mark of the metal-bound poses only where a site is
-        ``open_metal``)."""
+        ``screen_fmax`` only where set, the optimizer only where it is not BFGS, a mark of the
+        metal-bound poses only where a site is ``open_metal``)."""
         d = self.to_dict()
         d.pop("host_molecule")
         d.pop("guest")
-        for k in ("guest_parts", "mode", "separation", "screen_fmax"):
+        for k in ("guest_parts", "mode", "separation", "screen_fmax", "optimizer"):
             d.pop(k, None)
         host_key = self.host_molecule.key() if self.host_molecule else ""
         payload: list = [host_key, self.guest.key(), d]
@@ -173,6 +174,8 @@ class PlacementSpec:
                             self.separation])
         if self.screen_fmax is not None:
             payload.append({"screen_fmax": self.screen_fmax})
+        if self.optimizer != "bfgs":
+            payload.append({"optimizer": self.optimizer})
         if "open_metal" in self.sites:  # metal-bound poses (since 2026-11-25) sampled there
             payload.append({"open_metal": "metal-bound"})
         return content_hash(payload, sort_keys=True, default=str)
@@ -188,6 +191,8 @@ class PlacementSpec:
                      separation=self.separation)
         if self.screen_fmax is not None:
             d["screen_fmax"] = self.screen_fmax
+        if self.optimizer != "bfgs":
+            d["optimizer"] = self.optimizer
         return d
 
     @classmethod
@@ -197,7 +202,8 @@ class PlacementSpec:
                    d["seed"], d["relax"], d["rmsd_threshold"],
                    Molecule.from_dict(d["host_molecule"]) if d.get("host_molecule") else None,
                    tuple(Part.from_dict(p) for p in d.get("guest_parts", ())),
-                   d.get("mode", "place"), d.get("separation", 0.0), d.get("screen_fmax"))
+                   d.get("mode", "place"), d.get("separation", 0.0), d.get("screen_fmax"),
+                   d.get("optimizer", "bfgs"))
 
     def parts(self) -> tuple[Part, ...]:
         """The parts of a placed complex: the host, then the guest's (host atoms first)."""

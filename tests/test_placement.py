@@ -226,6 +226,41 @@ def test_funnel_relaxes_only_the_shortlist_to_the_ranking_threshold():
     assert forces[list(free)].max() <= RANK_FMAX * 1.01
 
 
+def test_tric_relaxes_poses_as_far_and_no_higher_than_bfgs():
+    """geomeTRIC (TRIC coordinates) stops at the same force threshold on every free atom, and
+    its best pose lies no higher than BFGS's (it moves the guest as a body); frozen atoms stay
+    exactly where they were."""
+    from screening.engines.xtb import xtb_energy, xtb_relaxed
+    from screening.placement import RANK_FMAX
+
+    host = get_host("PVDF-HFP", units=1, hfp_units=0)
+    li = get_species("Li+").molecule()
+    tric = place(host, li, ["F"], n_poses=3, keep=1, seed=3, optimizer="tric")
+    bfgs = place(host, li, ["F"], n_poses=3, keep=1, seed=3)
+    assert tric[0].xtb_eV < bfgs[0].xtb_eV + 0.02
+    _, grad = xtb_energy(tric[0].molecule, gradient=True)
+    assert (np.linalg.norm(grad, axis=1) * 51.422).max() <= RANK_FMAX * 1.01  # eV/Å
+    start = tric[0].molecule
+    moved = start.__class__.from_arrays(start.symbols, np.asarray(start.positions)
+                                        + np.r_[np.zeros((start.natoms - 1, 3)),
+                                                [[0.6, 0.0, 0.0]]], start.charge,
+                                        start.multiplicity)
+    held = list(range(host.molecule.natoms))
+    relaxed, _ = xtb_relaxed(moved, 0.1, 100, fixed=held, optimizer="tric")
+    assert np.array_equal(np.asarray(relaxed.positions)[held], np.asarray(moved.positions)[held])
+    assert np.linalg.norm(np.asarray(relaxed.positions)[-1] - np.asarray(start.positions)[-1]) \
+        < 0.3  # Li+ went back to its site
+
+
+def test_unknown_optimizer_is_refused(workdir):
+    from screening.campaign import load_campaign
+
+    (workdir / "o.yaml").write_text(campaign_text(", optimizer: lbfgs"))
+    with pytest.raises(InputError, match=r"o.yaml:\d+: quantities\[0\]\.optimizer: unknown "
+                                         r"optimizer 'lbfgs'; use one of bfgs, tric"):
+        load_campaign(workdir / "o.yaml", check_only=True)
+
+
 def test_screen_fmax_tighter_than_ranking_is_refused(workdir):
     from screening.campaign import load_campaign
 
@@ -248,7 +283,7 @@ def test_keeping_more_poses_than_are_made_is_refused(workdir):
     assert placement.keep == 2
 
 
-def test_funnel_is_part_of_the_placement_key_only_when_set():
+def test_funnel_and_optimizer_are_part_of_the_placement_key_only_when_set():
     from dataclasses import replace
 
     from screening.specs import PlacementSpec
@@ -262,3 +297,6 @@ def test_funnel_is_part_of_the_placement_key_only_when_set():
     back = PlacementSpec.from_dict(funnel.to_dict())
     assert back.screen_fmax == 0.3 and back.key() == funnel.key()
     assert PlacementSpec.from_dict(spec.to_dict()).key() == spec.key()
+    tric = replace(spec, optimizer="tric")
+    assert "optimizer" not in spec.to_dict() and tric.key() != spec.key()
+    assert PlacementSpec.from_dict(tric.to_dict()).optimizer == "tric"

@@ -286,7 +286,7 @@ class Entry:
 
 HOP_KEYS = frozenset({"path_type", "from", "to", "active_radius", "carve", "prerelax"})
 PLACEMENT_KEYS = frozenset({"host", "guest", "guests", "split", "sites", "poses", "keep",
-                            "seed", "relax", "screen_fmax"})
+                            "seed", "relax", "screen_fmax", "optimizer"})
 SALT_KEYS = frozenset({"host", "salt", "separation", "sites", "contact_sites", "poses", "seed"})
 COMMON_KEYS = frozenset({"name", "kind", "description", "paper", "tiers"})
 HOST_OPTIONS = {"cluster": str, "nodes": int, "centre": str, "multiplicity": int, "units": int,
@@ -397,6 +397,7 @@ def load_placement(e: Entry) -> Placement:
     counts = search_counts(e, 8, 3, len(sites))
     relax = e.flag("relax", True)
     screen_fmax = load_screen_fmax(e)
+    optimizer = load_optimizer(e)
     split = tuple(load_split(e, parts))
     try:
         combined_charge_multiplicity(host.molecule, guest, f"{host.name} + {guest.name}")
@@ -409,8 +410,18 @@ def load_placement(e: Entry) -> Placement:
     spec = PlacementSpec(hname, tuple(sorted(opts.items())), guest, tuple(sites),
                          counts["poses"], counts["keep"], counts["seed"], relax,
                          host_molecule=host.molecule, guest_parts=parts,
-                         screen_fmax=screen_fmax)
+                         screen_fmax=screen_fmax, optimizer=optimizer)
     return Placement(e.name, spec, e.counterpoise, e.description, e.kind, split)
+
+
+def load_optimizer(e: Entry) -> str:
+    """``optimizer:`` of the poses' GFN2-xTB relaxations: ``bfgs`` (default) or ``tric``."""
+    from ..engines.xtb import unknown_optimizer
+
+    v = e.q.get("optimizer", "bfgs")
+    if unknown_optimizer(v):
+        raise e.error(unknown_optimizer(v), "optimizer")
+    return v
 
 
 def load_screen_fmax(e: Entry) -> float | None:

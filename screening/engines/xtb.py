@@ -14,10 +14,23 @@ import numpy as np
 from ..geometry import Molecule
 
 
+OPTIMIZERS = ("bfgs", "tric")
+"""How a GFN2-xTB relaxation steps: ASE's BFGS in Cartesian coordinates (the default), or
+geomeTRIC in translation-rotation-internal coordinates, which moves a guest as a body and
+turns its torsions (fewer steps, each dearer; see benchmarks/README.md)."""
+
+
+def unknown_optimizer(name: object) -> str | None:
+    """What is wrong with ``name`` as one of :data:`OPTIMIZERS`; None if it is one."""
+    return None if name in OPTIMIZERS else \
+        f"unknown optimizer {name!r}; use one of {', '.join(OPTIMIZERS)}"
+
+
 def xtb_relaxed(mol: Molecule, fmax: float = 0.05, steps: int = 1000,
                 fixed: list[int] | None = None, relax: bool = True,
-                deterministic: bool = False) -> tuple[Molecule, float]:
-    """GFN2-xTB geometry (ASE BFGS to ``fmax`` eV/Å, ``fixed`` atoms held) and energy in eV.
+                deterministic: bool = False, optimizer: str = "bfgs") -> tuple[Molecule, float]:
+    """GFN2-xTB geometry (``optimizer`` to ``fmax`` eV/Å on every atom, at most ``steps``
+    steps, ``fixed`` atoms held) and energy in eV.
 
     With ``relax=False`` only the energy of the given geometry. ``deterministic``: one thread,
     so that the result is the same to the last bit on every run. With several OpenMP threads
@@ -30,7 +43,7 @@ def xtb_relaxed(mol: Molecule, fmax: float = 0.05, steps: int = 1000,
         from threadpoolctl import threadpool_limits
 
         with threadpool_limits(1):
-            return xtb_relaxed(mol, fmax, steps, fixed, relax)
+            return xtb_relaxed(mol, fmax, steps, fixed, relax, optimizer=optimizer)
     from ase.constraints import FixAtoms
     from ase.optimize import BFGS
     from tblite.ase import TBLite
@@ -40,10 +53,49 @@ def xtb_relaxed(mol: Molecule, fmax: float = 0.05, steps: int = 1000,
         atoms.set_constraint(FixAtoms(indices=fixed))
     atoms.calc = TBLite(method="GFN2-xTB", charge=mol.charge, multiplicity=mol.multiplicity,
                         verbosity=0)
-    if relax:
+    if relax and optimizer == "tric":
+        _tric_relax(atoms, fmax, steps, fixed or [])
+    elif relax:
         BFGS(atoms, logfile=None).run(fmax=fmax, steps=steps)
     energy = float(atoms.get_potential_energy())
     return Molecule.from_atoms(atoms, mol.charge, mol.multiplicity, name=mol.name), energy
+
+
+def _tric_relax(atoms, fmax: float, steps: int, fixed: list[int]) -> None:
+    """Relax ``atoms`` (ASE, with a calculator) in place with geomeTRIC (TRIC coordinates) until
+    the largest atomic force is below ``fmax`` eV/Å, at most ``steps`` steps; ``fixed`` atoms
+    are frozen. Out of steps, the last geometry stays (as ASE's BFGS leaves it)."""
+    import tempfile
+    from pathlib import Path
+
+    import geometric.molecule
+    import geometric.optimize
+    from ase.units import Bohr, Hartree
+    from geometric.ase_engine import EngineASE
+    from geometric.errors import GeomOptNotConvergedError
+
+    gmol = geometric.molecule.Molecule()
+    gmol.elem = list(atoms.get_chemical_symbols())
+    gmol.xyzs = [atoms.get_positions()]
+    engine = EngineASE(gmol, atoms.calc)
+    engine.ase_atoms = atoms
+    loose = 1e3  # only the force decides, as with BFGS's fmax
+    with tempfile.TemporaryDirectory() as tmp:
+        constraints = None
+        if fixed:
+            constraints = str(Path(tmp) / "constraints.txt")
+            Path(constraints).write_text("$freeze\nxyz " + ",".join(str(i + 1) for i in fixed)
+                                         + "\n")
+        try:
+            result = geometric.optimize.run_optimizer(
+                customengine=engine, input=str(Path(tmp) / "relax.in"), coordsys="tric",
+                constraints=constraints, maxiter=steps,
+                convergence_gmax=fmax * Bohr / Hartree, convergence_grms=fmax * Bohr / Hartree,
+                convergence_energy=loose, convergence_drms=loose, convergence_dmax=loose,
+                logIni=str(Path(__file__).with_name("geometric_quiet.ini")))
+            atoms.set_positions(result.xyzs[-1])
+        except GeomOptNotConvergedError:
+            pass  # the engine's atoms hold the last geometry computed
 
 
 def _relax_one(args: tuple) -> tuple[Molecule, float] | str:
@@ -51,19 +103,21 @@ def _relax_one(args: tuple) -> tuple[Molecule, float] | str:
     text."""
     from ase.calculators.calculator import CalculatorError
 
-    mol, fmax, steps, fixed, relax = args
+    mol, fmax, steps, fixed, relax, optimizer = args
     try:
-        return xtb_relaxed(mol, fmax, steps, fixed, relax, deterministic=True)
+        return xtb_relaxed(mol, fmax, steps, fixed, relax, deterministic=True,
+                           optimizer=optimizer)
     except CalculatorError as exc:  # tblite's SCF did not converge
         return f"GFN2-xTB failed ({exc})"
 
 
 def relax_all(molecules: list[Molecule], fmax: float, steps: int, fixed: list[int] | None,
-              relax: bool = True, workers: int = 1) -> list[tuple[Molecule, float] | str]:
+              relax: bool = True, workers: int = 1, optimizer: str = "bfgs"
+              ) -> list[tuple[Molecule, float] | str]:
     """:func:`xtb_relaxed` of each molecule, one thread each, ``workers`` at a time in spawned
     processes (a process forked after OpenMP has run hangs). A relaxation that fails gives its
     reason as text. The result does not depend on ``workers``."""
-    tasks = [(m, fmax, steps, fixed, relax) for m in molecules]
+    tasks = [(m, fmax, steps, fixed, relax, optimizer) for m in molecules]
     if workers <= 1 or len(tasks) <= 1:
         return [_relax_one(t) for t in tasks]
     import multiprocessing
