@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import os
 import time
-from pathlib import Path
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
@@ -299,19 +298,16 @@ def optimize(molecule: Molecule, method: Method, max_steps: int = 100,
 
     from pyscf.geomopt.geometric_solver import kernel as geometric_kernel
 
+    from .geomopt import GEOMETRIC_LOG_INI, freeze_constraints
+
     if molecule.ghosts:
         raise ValueError("cannot optimise a molecule with ghost atoms")
     mol = build_mol(molecule, method)
     mf = build_scf(mol, method, choose_device(device, settings))
     with tempfile.TemporaryDirectory() as tmp:
-        constraints = None
-        if fixed:
-            constraints = str(Path(tmp) / "constraints.txt")
-            Path(constraints).write_text("$freeze\nxyz " + ",".join(str(i + 1) for i in fixed)
-                                         + "\n")
-        converged, mol_eq = geometric_kernel(mf, maxsteps=max_steps, constraints=constraints,
-                                             logIni=str(Path(__file__).with_name(
-                                                 "geometric_quiet.ini")))
+        converged, mol_eq = geometric_kernel(mf, maxsteps=max_steps,
+                                             constraints=freeze_constraints(tmp, fixed),
+                                             logIni=GEOMETRIC_LOG_INI)
     if not converged:
         raise SCFNotConverged(f"{molecule.name}: geometry optimisation did not converge in "
                               f"{max_steps} steps")

@@ -74,6 +74,8 @@ def _tric_relax(atoms, fmax: float, steps: int, fixed: list[int]) -> None:
     from geometric.ase_engine import EngineASE
     from geometric.errors import GeomOptNotConvergedError
 
+    from .geomopt import GEOMETRIC_LOG_INI, freeze_constraints
+
     gmol = geometric.molecule.Molecule()
     gmol.elem = list(atoms.get_chemical_symbols())
     gmol.xyzs = [atoms.get_positions()]
@@ -81,18 +83,13 @@ def _tric_relax(atoms, fmax: float, steps: int, fixed: list[int]) -> None:
     engine.ase_atoms = atoms
     loose = 1e3  # only the force decides, as with BFGS's fmax
     with tempfile.TemporaryDirectory() as tmp:
-        constraints = None
-        if fixed:
-            constraints = str(Path(tmp) / "constraints.txt")
-            Path(constraints).write_text("$freeze\nxyz " + ",".join(str(i + 1) for i in fixed)
-                                         + "\n")
         try:
             result = geometric.optimize.run_optimizer(
                 customengine=engine, input=str(Path(tmp) / "relax.in"), coordsys="tric",
-                constraints=constraints, maxiter=steps,
+                constraints=freeze_constraints(tmp, fixed), maxiter=steps,
                 convergence_gmax=fmax * Bohr / Hartree, convergence_grms=fmax * Bohr / Hartree,
                 convergence_energy=loose, convergence_drms=loose, convergence_dmax=loose,
-                logIni=str(Path(__file__).with_name("geometric_quiet.ini")))
+                logIni=GEOMETRIC_LOG_INI)
             atoms.set_positions(result.xyzs[-1])
         except GeomOptNotConvergedError:
             pass  # the engine's atoms hold the last geometry computed
