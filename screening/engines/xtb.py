@@ -96,9 +96,10 @@ def _tric_relax(atoms, fmax: float, steps: int, fixed: list[int]) -> None:
 
 
 def _relax_one(args: tuple) -> tuple[Molecule, float] | str:
-    """One relaxation of :func:`relax_all` (a pool task): the result, or tblite's failure as
-    text."""
+    """One relaxation of :func:`relax_all` (a pool task): the result, or tblite's or
+    geomeTRIC's failure as text."""
     from ase.calculators.calculator import CalculatorError
+    from geometric.errors import Error as GeometricError
 
     mol, fmax, steps, fixed, relax, optimizer = args
     try:
@@ -106,6 +107,8 @@ def _relax_one(args: tuple) -> tuple[Molecule, float] | str:
                            optimizer=optimizer)
     except CalculatorError as exc:  # tblite's SCF did not converge
         return f"GFN2-xTB failed ({exc})"
+    except GeometricError as exc:  # e.g. coordinates it could not build for this geometry
+        return f"geomeTRIC failed ({type(exc).__name__}: {exc})"
 
 
 def relax_all(molecules: list[Molecule], fmax: float, steps: int, fixed: list[int] | None,
