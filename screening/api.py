@@ -112,8 +112,9 @@ def place(host: str, guest: str | list[str], sites: list[str] | None = None, pos
     _counts(poses=poses, keep=keep, seed=seed)
     _lengths(screen_fmax=screen_fmax)
     names = _names(guest, "guest")
-    if unknown_optimizer(optimizer):
-        raise InputError(unknown_optimizer(optimizer), field="optimizer")
+    problem = unknown_optimizer(optimizer)
+    if problem:
+        raise InputError(problem, field="optimizer")
     h = get_host(host, **host_options)
     cluster, parts = guest_cluster([get_species(n).molecule() for n in names], seed)
     n = h.molecule.natoms

@@ -173,6 +173,8 @@ API_CASES = {  # (call, field named, words in the message); refused before any h
     "no names to size": (lambda sc: sc.sizes([]), "names", "got []"),
     "labels not a dict": (lambda sc: sc.energy(sc.species_atoms("H2O"), labels="job"), "labels",
                           "dict"),
+    "unknown optimizer": (lambda sc: sc.place("PVDF-HFP", "Li+", optimizer="lbfgs"),
+                          "optimizer", "unknown optimizer 'lbfgs'; use one of bfgs, tric"),
     "host option of the wrong type": (lambda sc: sc.place("PVDF-HFP", "Li+", units="two"),
                                       "units", "must be an integer, got 'two'"),
 }

@@ -259,6 +259,10 @@ def test_unknown_optimizer_is_refused(workdir):
     with pytest.raises(InputError, match=r"o.yaml:\d+: quantities\[0\]\.optimizer: unknown "
                                          r"optimizer 'lbfgs'; use one of bfgs, tric"):
         load_campaign(workdir / "o.yaml", check_only=True)
+    from screening.engines.xtb import xtb_relaxed
+
+    with pytest.raises(ValueError, match="unknown optimizer 'fire'"):  # no silent BFGS
+        xtb_relaxed(get_species("Li+").molecule(), optimizer="fire")
 
 
 def test_screen_fmax_tighter_than_ranking_is_refused(workdir):

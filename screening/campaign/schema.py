@@ -419,8 +419,9 @@ def load_optimizer(e: Entry) -> str:
     from ..engines.xtb import unknown_optimizer
 
     v = e.q.get("optimizer", "bfgs")
-    if unknown_optimizer(v):
-        raise e.error(unknown_optimizer(v), "optimizer")
+    problem = unknown_optimizer(v)
+    if problem:
+        raise e.error(problem, "optimizer")
     return v
 
 

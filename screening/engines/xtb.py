@@ -30,7 +30,8 @@ def xtb_relaxed(mol: Molecule, fmax: float = 0.05, steps: int = 1000,
                 fixed: list[int] | None = None, relax: bool = True,
                 deterministic: bool = False, optimizer: str = "bfgs") -> tuple[Molecule, float]:
     """GFN2-xTB geometry (``optimizer`` to ``fmax`` eV/Å on every atom, at most ``steps``
-    steps, ``fixed`` atoms held) and energy in eV.
+    steps, ``fixed`` atoms held) and energy in eV. An optimizer not in :data:`OPTIMIZERS` is a
+    ValueError (campaigns and the API refuse it before this).
 
     With ``relax=False`` only the energy of the given geometry. ``deterministic``: one thread,
     so that the result is the same to the last bit on every run. With several OpenMP threads
@@ -38,6 +39,9 @@ def xtb_relaxed(mol: Molecule, fmax: float = 0.05, steps: int = 1000,
     of two runs part by more than the 1e-6 Å that structure keys resolve: use it for every
     geometry that becomes part of a key (guest references, shells).
     """
+    problem = unknown_optimizer(optimizer)
+    if problem:
+        raise ValueError(problem)
     if deterministic:
         import tblite.ase  # noqa: F401  (its OpenMP runtime must be loaded to be limited)
         from threadpoolctl import threadpool_limits
