@@ -501,3 +501,94 @@ def test_two_campaign_runs_sharing_one_database(workdir):
     import ase.db
 
     assert ase.db.connect(str(db)).count() == 7
+
+
+def _li_waters() -> tuple[list[str], list[list[float]]]:
+    """Li+(H2O)3, 10 atoms: enough SCF cycles at def2-SVP to cut a run off in the middle."""
+    pos: list[list[float]] = [[0.0, 0.0, 0.0]]
+    symbols = ["Li"]
+    for c, s in [(1, 0), (-0.5, 0.866), (-0.5, -0.866)]:
+        o = [1.95 * c, 1.95 * s, 0.0]
+        pos += [o, [o[0] + 0.6 * c, o[1] + 0.6 * s, 0.76], [o[0] + 0.6 * c, o[1] + 0.6 * s, -0.76]]
+        symbols += ["O", "H", "H"]
+    return symbols, pos
+
+
+def test_a_single_point_cut_off_resumes_from_its_scf_checkpoint(tmp_path, monkeypatch):
+    """A run killed mid-SCF leaves its orbitals at <cache>/scf/<key>.chk; the next run starts
+    from them, reaches the energy of an uninterrupted run, says it resumed, and removes the file."""
+    from pyscf import lib
+
+    from screening.engines.checkpoint import ScfCheckpoint
+    from screening.engines.pyscf import compute
+    from screening.methods import get_method
+    from screening.settings import current_settings
+
+    monkeypatch.setenv("SCREENING_CACHE_DIR", str(tmp_path / "cache"))
+    symbols, pos = _li_waters()
+    mol = Molecule.from_arrays(symbols, pos, 1, 1)
+    method = get_method({"preset": "screening", "conv_tol": 1e-10})
+    chk = ScfCheckpoint.of(mol, method, current_settings()).path
+    mark = tmp_path / "cycles"
+    # the run under test is the real engine; the cut-off run only notes each cycle it dumps to
+    # its checkpoint (and lingers 0.3 s), so the test can kill it after its fourth cycle
+    script = f"""
+import time
+import pyscf.scf.hf as hf
+from screening.engines.pyscf import compute
+from screening.geometry import Molecule
+from screening.methods import get_method
+dump = hf.SCF.dump_chk
+def noted(self, envs):
+    dump(self, envs)
+    with open({str(mark)!r}, "a") as f:
+        f.write(f"{{envs['cycle']}}\\n")
+    time.sleep(0.3)
+hf.SCF.dump_chk = noted
+compute(Molecule.from_arrays({symbols!r}, {pos!r}, 1, 1),
+        get_method({{"preset": "screening", "conv_tol": 1e-10}}), threads=1)
+"""
+    proc = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    deadline = time.time() + 120
+    while proc.poll() is None and time.time() < deadline:
+        if mark.exists() and len(mark.read_text().split()) >= 4:
+            break
+        time.sleep(0.02)
+    proc.kill()
+    proc.wait()
+    assert len(mark.read_text().split()) >= 4, "the run ended before its fourth cycle"
+    assert lib.chkfile.load(str(chk), "scf")["mo_coeff"].shape[0] == 81  # orbitals kept
+
+    resumed = compute(mol, method, threads=1)
+    assert resumed.scf_restart is not None and resumed.scf_restart["sittings"] == 2
+    assert resumed.scf_restart["earlier_wall_s"] > 0
+    assert not chk.exists()  # converged: the checkpoint is gone
+    fresh = compute(mol, method, threads=1)
+    assert fresh.scf_restart is None
+    assert resumed.energy == pytest.approx(fresh.energy, abs=1e-8)
+    assert resumed.scf_cycles < fresh.scf_cycles
+
+
+def test_a_second_process_on_the_same_calculation_runs_without_the_checkpoint(tmp_path,
+                                                                               monkeypatch):
+    """While one process holds a calculation's checkpoint lock, another computes the same thing
+    without touching the file; an unreadable checkpoint is dropped, not trusted."""
+    from screening.engines.checkpoint import ScfCheckpoint
+    from screening.engines.pyscf import compute
+    from screening.settings import current_settings
+
+    monkeypatch.setenv("SCREENING_CACHE_DIR", str(tmp_path / "cache"))
+    mol = h2(0.74)
+    holder = ScfCheckpoint.of(mol, HF, current_settings())
+    assert holder.acquire()
+    holder.path.write_bytes(b"not hdf5")
+    r = compute(mol, HF)
+    assert r.scf_restart is None and holder.path.read_bytes() == b"not hdf5"
+    holder.release(keep=True)
+    r = compute(mol, HF)  # unlocked: the broken file is dropped and the run starts afresh
+    assert r.scf_restart is None and not holder.path.exists()
+    from pyscf import gto, scf
+
+    plain = scf.RHF(gto.M(atom="H 0 0 0; H 0 0 0.74", basis="sto-3g", verbose=0)).kernel()
+    assert r.energy == pytest.approx(plain, abs=1e-9)

@@ -30,6 +30,7 @@ from ..errors import SCFNotConverged
 from ..geometry import Molecule
 from ..methods import Method
 from ..settings import Settings, current_settings
+from .checkpoint import ScfCheckpoint
 from .planning import plan_scf
 
 ENERGY_CHECK_TOLERANCE = 1e-6
@@ -59,6 +60,9 @@ class EnergyResult:
     gradient : dE/dx in Hartree/Bohr, shape (n, 3), when asked for.
     s2 : ⟨S²⟩ of an unrestricted (open-shell) determinant (spin contamination), else None.
     solvent : the implicit solvent actually used (``model``, ``eps``), else None.
+    scf_restart : when the SCF resumed from a checkpoint of earlier sittings (a run cut off):
+        ``sittings`` (this one included) and ``earlier_wall_s`` (s, up to their last finished
+        cycle; ``wall_s`` counts this sitting only), else None.
     """
 
     energy: float
@@ -78,6 +82,7 @@ class EnergyResult:
     gradient: list[list[float]] | None = field(default=None)
     s2: float | None = None
     solvent: dict | None = None
+    scf_restart: dict | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -236,26 +241,42 @@ def compute(molecule: Molecule, method: Method, gradient: bool = False,
         if method.density_fit else {"density_fit": False}
     run_method = method if plan["density_fit"] == method.density_fit else \
         replace(method, density_fit=False)
+    checkpoint = ScfCheckpoint.of(molecule, method, settings) if dev == "cpu" else None
+    if checkpoint is not None and not checkpoint.acquire():
+        checkpoint = None
+    finished = False
     try:
-        mf, tried, cycles = _run_ladder(mol, run_method, dev, dm0)
-    except MemoryError as exc:  # cupy's OutOfMemoryError is a MemoryError too
-        if not run_method.density_fit:
-            raise
-        plan.update(density_fit=False, fallback=f"direct SCF after out-of-memory: {exc}")
-        mf, tried, cycles = _run_ladder(mol, replace(method, density_fit=False), dev, dm0)
-    if not mf.converged:
-        raise SCFNotConverged(
-            f"{molecule.name or molecule.formula}: SCF did not converge with {', '.join(tried)} "
-            f"({cycles} cycles, last E = {float(mf.e_tot):.8f} Eh)")
-    e_tot = float(mf.e_tot)
-    e_check = None
-    if energy_check_wanted(dev, settings):
-        e_check = abs(float(mf.energy_tot(mf.make_rdm1())) - e_tot)
-    e_disp = float(mf.scf_summary.get("dispersion", 0.0) or 0.0)
-    grad = None
-    if gradient:
-        g = mf.nuc_grad_method().kernel()
-        grad = _to_numpy(g).tolist()
+        chkfile = None
+        if checkpoint is not None:
+            chkfile = str(checkpoint.path)
+            resumed = checkpoint.initial_density(int(mol.nao))
+            dm0 = dm0 if resumed is None else resumed
+        try:
+            mf, tried, cycles = _run_ladder(mol, run_method, dev, dm0, chkfile)
+        except MemoryError as exc:  # cupy's OutOfMemoryError is a MemoryError too
+            if not run_method.density_fit:
+                raise
+            plan.update(density_fit=False, fallback=f"direct SCF after out-of-memory: {exc}")
+            mf, tried, cycles = _run_ladder(mol, replace(method, density_fit=False), dev, dm0,
+                                            chkfile)
+        if not mf.converged:
+            finished = True
+            raise SCFNotConverged(
+                f"{molecule.name or molecule.formula}: SCF did not converge with "
+                f"{', '.join(tried)} ({cycles} cycles, last E = {float(mf.e_tot):.8f} Eh)")
+        e_tot = float(mf.e_tot)
+        e_check = None
+        if energy_check_wanted(dev, settings):
+            e_check = abs(float(mf.energy_tot(mf.make_rdm1())) - e_tot)
+        e_disp = float(mf.scf_summary.get("dispersion", 0.0) or 0.0)
+        grad = None
+        if gradient:
+            g = mf.nuc_grad_method().kernel()
+            grad = _to_numpy(g).tolist()
+        finished = True
+    finally:
+        if checkpoint is not None:
+            checkpoint.release(keep=not finished)
     name = gpu_name() if dev == "gpu" else None
     s2 = float(mf.spin_square()[0]) if mol.spin != 0 else None
     solvent = None
@@ -267,12 +288,19 @@ def compute(molecule: Molecule, method: Method, gradient: bool = False,
         energy_check_ok=None if e_check is None else e_check <= ENERGY_CHECK_TOLERANCE,
         device=f"gpu:{name}" if name else "cpu", wall_s=time.perf_counter() - t0,
         nao=int(mol.nao), threads=threads, versions=software_versions(), scf_plan=plan,
-        gradient=grad, s2=s2, solvent=solvent)
+        gradient=grad, s2=s2, solvent=solvent,
+        scf_restart=checkpoint.restart if checkpoint is not None else None)
 
 
-def _run_ladder(mol, method: Method, device: str, dm0) -> tuple[Any, list[str], int]:
-    """Run the SCF fallback ladder; returns (mean-field object, strategies tried, cycles)."""
+def _run_ladder(mol, method: Method, device: str, dm0,
+                chkfile: str | None = None) -> tuple[Any, list[str], int]:
+    """Run the SCF fallback ladder; returns (mean-field object, strategies tried, cycles).
+
+    ``chkfile``: where PySCF writes the orbitals after every cycle (default: its own
+    temporary file)."""
     mf = build_scf(mol, method, device)
+    if chkfile is not None:
+        mf.chkfile = chkfile
     tried: list[str] = []
     cycles = 0
     dm = dm0
