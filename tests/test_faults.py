@@ -592,3 +592,37 @@ def test_a_second_process_on_the_same_calculation_runs_without_the_checkpoint(tm
 
     plain = scf.RHF(gto.M(atom="H 0 0 0; H 0 0 0.74", basis="sto-3g", verbose=0)).kernel()
     assert r.energy == pytest.approx(plain, abs=1e-9)
+
+
+def test_a_run_says_which_calculation_resumes_from_a_checkpoint(tmp_path):
+    """A calculation with an SCF checkpoint from an earlier sitting: the run's start line says it
+    resumes, its end line how long the earlier sitting ran, and its record keeps both."""
+    import ase.db
+
+    from screening.engines.checkpoint import ScfCheckpoint
+    from screening.engines.pyscf import build_mol, build_scf
+    from screening.methods import get_method
+    from screening.pipeline.local import _precompute
+    from screening.settings import Settings
+
+    settings = Settings(cache_dir=str(tmp_path / "cache"), threads=1, device="cpu")
+    symbols, pos = _li_waters()
+    mol = Molecule.from_arrays(symbols, pos, 1, 1, name="Li+(H2O)3")
+    method = get_method({"preset": "screening", "conv_tol": 1e-10})
+    earlier = ScfCheckpoint.of(mol, method, settings)  # an earlier sitting: three cycles
+    assert earlier.acquire()
+    mf = build_scf(build_mol(mol, method), method)
+    earlier.initial_density(mf.mol.nao)
+    mf.chkfile, mf.max_cycle = str(earlier.path), 3
+    mf.kernel()
+    earlier.release(keep=True)
+
+    lines: list[str] = []
+    db = str(tmp_path / "r.db")
+    _precompute([(mol.to_dict(), method.to_dict(), {"job": "Li+(H2O)3"})], db, 1,
+                lines.append, settings)
+    assert "resuming its SCF from a checkpoint" in lines[0]
+    assert "s in earlier sittings)" in lines[-1], lines
+    restart = next(ase.db.connect(db).select()).data["result"]["scf_restart"]
+    assert restart["sittings"] == 2 and restart["earlier_wall_s"] > 0
+    assert not earlier.path.exists()

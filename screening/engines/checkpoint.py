@@ -40,6 +40,21 @@ class ScfCheckpoint:
 
         return cls(Path(settings.cache_dir) / "scf" / f"{calc_key(molecule, method)}.chk")
 
+    @classmethod
+    def start(cls, molecule: Molecule, method: Method, settings: Settings, nao: int
+              ) -> tuple[ScfCheckpoint | None, np.ndarray | None]:
+        """This sitting's checkpoint and the density to resume from (None: start afresh).
+        (None, None) when none can be kept: another process holds it, or the folder cannot be
+        written; the calculation then runs without one."""
+        checkpoint = cls.of(molecule, method, settings)
+        if not checkpoint.acquire():
+            return None, None
+        try:
+            return checkpoint, checkpoint.initial_density(nao)
+        except OSError:
+            checkpoint.release(keep=True)
+            return None, None
+
     def acquire(self) -> bool:
         """Take the lock; False (no checkpointing) when another process holds it or the folder
         cannot be written."""
@@ -74,6 +89,8 @@ class ScfCheckpoint:
                         0.0, last_cycle_at - float(meta.get("sitting_started", last_cycle_at)))
                     sittings = int(meta.get("sittings", 1)) + 1
                     self.restart = {"sittings": sittings, "earlier_wall_s": earlier_s}
+            except BlockingIOError:  # someone has the file open: leave it as it is
+                raise
             except (OSError, KeyError, TypeError, ValueError):
                 dm = None
             if dm is None:

@@ -241,16 +241,12 @@ def compute(molecule: Molecule, method: Method, gradient: bool = False,
         if method.density_fit else {"density_fit": False}
     run_method = method if plan["density_fit"] == method.density_fit else \
         replace(method, density_fit=False)
-    checkpoint = ScfCheckpoint.of(molecule, method, settings) if dev == "cpu" else None
-    if checkpoint is not None and not checkpoint.acquire():
-        checkpoint = None
+    checkpoint, resumed = ScfCheckpoint.start(molecule, method, settings, int(mol.nao)) \
+        if dev == "cpu" else (None, None)
+    dm0 = dm0 if resumed is None else resumed
+    chkfile = str(checkpoint.path) if checkpoint is not None else None
     finished = False
     try:
-        chkfile = None
-        if checkpoint is not None:
-            chkfile = str(checkpoint.path)
-            resumed = checkpoint.initial_density(int(mol.nao))
-            dm0 = dm0 if resumed is None else resumed
         try:
             mf, tried, cycles = _run_ladder(mol, run_method, dev, dm0, chkfile)
         except MemoryError as exc:  # cupy's OutOfMemoryError is a MemoryError too

@@ -25,6 +25,9 @@ import pandas as pd
 
 from ..campaign import Campaign
 from ..database import check_room, check_writable, is_url
+from ..engines.checkpoint import ScfCheckpoint
+from ..geometry import Molecule
+from ..methods import Method
 from ..settings import Settings, current_settings, use_settings
 from ..store import ResultStore
 from .launchpad import DEFAULT_STORE, embedded_launchpad, flush, lock_store
@@ -76,9 +79,12 @@ def _precompute(todo: list, db: str, workers: int, progress: Progress,
     def started(i: int) -> None:
         """Say that the ``i``-th calculation starts (the pool takes them in order)."""
         if i < len(ordered):
-            m, _method, labels = ordered[i]
+            m, method, labels = ordered[i]
+            resumes = ScfCheckpoint.of(Molecule.from_dict(m), Method(**method).high_level,
+                                       settings).path.exists()
             progress(f"  started {labels['job']} ({len(m['symbols'])} atoms) at "
-                     f"{time.strftime('%H:%M:%S')}")
+                     f"{time.strftime('%H:%M:%S')}"
+                     + (", resuming its SCF from a checkpoint" if resumes else ""))
 
     done = 0
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
@@ -91,8 +97,10 @@ def _precompute(todo: list, db: str, workers: int, progress: Progress,
             labels = futures[fut]
             try:
                 s = fut.result()
+                earlier = (s.get("scf_restart") or {}).get("earlier_wall_s")
                 progress(f"[{done}/{len(todo)}] {labels['job']}: E = {s['energy_hartree']:.8f} Eh "
-                         f"({s['wall_s']:.1f} s)")
+                         f"({s['wall_s']:.1f} s" + (f", after {earlier:.0f} s in earlier sittings"
+                                                   if earlier is not None else "") + ")")
             except Exception as exc:  # reported again by its firework, which fizzles
                 progress(f"[{done}/{len(todo)}] {labels['job']}: FAILED: {exc}")
             started(workers + done - 1)

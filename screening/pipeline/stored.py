@@ -20,7 +20,8 @@ def calculate(molecule: dict | Molecule, method: dict | Method, db: str,
               labels: dict | None = None, settings: Settings | dict | None = None) -> dict:
     """Energy of ``molecule`` at ``method`` from the store ``db``, computed and committed if absent.
 
-    Returns a summary: calc_key, energy (Hartree), computed (bool), wall_s.
+    Returns a summary: calc_key, energy (Hartree), computed (bool), wall_s, and
+    ``scf_restart`` (the record's: sittings and earlier seconds of a resumed SCF, else None).
     """
     mol = molecule if isinstance(molecule, Molecule) else Molecule.from_dict(molecule)
     meth = method if isinstance(method, Method) else Method(**method)
@@ -29,7 +30,8 @@ def calculate(molecule: dict | Molecule, method: dict | Method, db: str,
     t0 = time.perf_counter()
     rec, computed = ResultStore(db).energy_of(mol, meth, labels, settings)
     return {"calc_key": rec.calc_key, "energy_hartree": rec.energy, "computed": computed,
-            "wall_s": time.perf_counter() - t0}
+            "wall_s": time.perf_counter() - t0,
+            "scf_restart": (rec.data.get("result") or {}).get("scf_restart")}
 
 
 def compute_path(spec: PathSpec, method: Method, store: ResultStore, workdir: str | Path,
