@@ -16,6 +16,7 @@ import pandas as pd
 from ase import Atoms
 
 from .campaign import Campaign, load_campaign
+from .engines.xtb import DEFAULT_OPTIMIZER
 from .errors import InputError, wrong_kind
 from .geometry import Molecule
 from .methods import Method, get_method
@@ -96,7 +97,7 @@ def _with_roles(mol: Molecule, parts) -> Atoms:
 
 def place(host: str, guest: str | list[str], sites: list[str] | None = None, poses: int = 8,
           keep: int = 3, seed: int = 7, screen_fmax: float | None = None,
-          optimizer: str = "bfgs", **host_options) -> list[Atoms]:
+          optimizer: str = DEFAULT_OPTIMIZER, **host_options) -> list[Atoms]:
     """The ``keep`` best distinct GFN2-xTB-ranked poses of library species ``guest`` (or of
     several, ``guest=["Li+", "TFSI-", "PC"]``, placed together as one cluster) in library host
     ``host``, best first (host atoms first; ``info`` holds site, rank, charge and the roles of

@@ -30,7 +30,7 @@ from typing import Callable
 
 import numpy as np
 
-from .engines.xtb import relax_all
+from .engines.xtb import DEFAULT_OPTIMIZER, relax_all
 from .errors import InputError
 from .geometry import (Molecule, bond_graph, combined_charge_multiplicity, rotation_about,
                        rotation_onto, superpose, vdw_radius)
@@ -202,7 +202,7 @@ def _final_site(host: Host, mol: Molecule, site: str) -> str:
 def place(host: Host, guest: Molecule, sites: list[str] | tuple[str, ...], n_poses: int = 8,
           keep: int = 3, seed: int = 7, relax: bool = True, rmsd_threshold: float = 0.5,
           progress: Callable[[str], None] | None = None,
-          screen_fmax: float | None = None, optimizer: str = "bfgs") -> list[Pose]:
+          screen_fmax: float | None = None, optimizer: str = DEFAULT_OPTIMIZER) -> list[Pose]:
     """The ``keep`` best distinct poses of ``guest`` at ``sites`` of ``host``, ranked by GFN2-xTB.
 
     The complex's charge is the sum of host and guest charges; its multiplicity, with all

@@ -15,6 +15,7 @@ import numpy as np
 
 from .errors import InputError
 from .geometry import Molecule
+from .engines.xtb import DEFAULT_OPTIMIZER
 from .hashing import content_hash
 from .methods import Method
 
@@ -155,7 +156,7 @@ class PlacementSpec:
     mode: str = "place"
     separation: float = 0.0
     screen_fmax: float | None = None
-    optimizer: str = "bfgs"
+    optimizer: str = DEFAULT_OPTIMIZER
 
     def key(self) -> str:
         """Content hash: host geometry, guest, sites and sampling settings (the guest's parts,
@@ -174,7 +175,7 @@ class PlacementSpec:
                             self.separation])
         if self.screen_fmax is not None:
             payload.append({"screen_fmax": self.screen_fmax})
-        if self.optimizer != "bfgs":
+        if self.optimizer != DEFAULT_OPTIMIZER:
             payload.append({"optimizer": self.optimizer})
         if "open_metal" in self.sites:  # metal-bound poses (since 2026-11-25) sampled there
             payload.append({"open_metal": "metal-bound"})
@@ -191,7 +192,7 @@ class PlacementSpec:
                      separation=self.separation)
         if self.screen_fmax is not None:
             d["screen_fmax"] = self.screen_fmax
-        if self.optimizer != "bfgs":
+        if self.optimizer != DEFAULT_OPTIMIZER:
             d["optimizer"] = self.optimizer
         return d
 
@@ -203,7 +204,7 @@ class PlacementSpec:
                    Molecule.from_dict(d["host_molecule"]) if d.get("host_molecule") else None,
                    tuple(Part.from_dict(p) for p in d.get("guest_parts", ())),
                    d.get("mode", "place"), d.get("separation", 0.0), d.get("screen_fmax"),
-                   d.get("optimizer", "bfgs"))
+                   d.get("optimizer", DEFAULT_OPTIMIZER))
 
     def parts(self) -> tuple[Part, ...]:
         """The parts of a placed complex: the host, then the guest's (host atoms first)."""

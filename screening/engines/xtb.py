@@ -18,6 +18,7 @@ OPTIMIZERS = ("bfgs", "tric")
 """How a GFN2-xTB relaxation steps: ASE's BFGS in Cartesian coordinates (the default), or
 geomeTRIC in translation-rotation-internal coordinates, which moves a guest as a body and
 turns its torsions (fewer steps, each dearer; see benchmarks/README.md)."""
+DEFAULT_OPTIMIZER = OPTIMIZERS[0]  # ASE BFGS in Cartesians: the one behind every stored pose
 
 
 def unknown_optimizer(name: object) -> str | None:
@@ -28,7 +29,7 @@ def unknown_optimizer(name: object) -> str | None:
 
 def xtb_relaxed(mol: Molecule, fmax: float = 0.05, steps: int = 1000,
                 fixed: list[int] | None = None, relax: bool = True,
-                deterministic: bool = False, optimizer: str = "bfgs") -> tuple[Molecule, float]:
+                deterministic: bool = False, optimizer: str = DEFAULT_OPTIMIZER) -> tuple[Molecule, float]:
     """GFN2-xTB geometry (``optimizer`` to ``fmax`` eV/Å on every atom, at most ``steps``
     steps, ``fixed`` atoms held) and energy in eV. An optimizer not in :data:`OPTIMIZERS` is a
     ValueError (campaigns and the API refuse it before this).
@@ -116,7 +117,7 @@ def _relax_one(args: tuple) -> tuple[Molecule, float] | str:
 
 
 def relax_all(molecules: list[Molecule], fmax: float, steps: int, fixed: list[int] | None,
-              relax: bool = True, workers: int = 1, optimizer: str = "bfgs"
+              relax: bool = True, workers: int = 1, optimizer: str = DEFAULT_OPTIMIZER
               ) -> list[tuple[Molecule, float] | str]:
     """:func:`xtb_relaxed` of each molecule, one thread each, ``workers`` at a time in spawned
     processes (a process forked after OpenMP has run hangs). A relaxation that fails gives its
