@@ -264,14 +264,38 @@ def cmd_status(a: argparse.Namespace) -> int:
         print(f"workflows: {len(wfs)}  "
               + "  ".join(f"{w['name']}={w['state']}" for w in wfs[-10:]))
         print("fireworks: " + ("  ".join(f"{k}={v}" for k, v in sorted(states.items())) or "none"))
+        jobs = {fw["spec"]["calc_key"]: fw["spec"]["_tasks"][0].get("labels", {}).get("job")
+                for fw in lp.fireworks.find({"spec.calc_key": {"$exists": True}},
+                                            {"spec.calc_key": 1, "spec._tasks": 1})}
     else:
         print(f"workflows: none (no embedded store at {store_file}; give --store or -l)")
+        jobs = {}
+    _print_checkpoints(jobs)
     try:
         store = ResultStore(a.db, create=False, writable=False)
         print(f"stored results: {store.count()} in {store.url}")
     except EnvironmentFault as exc:
         print(f"stored results: none ({exc})")
     return 0
+
+
+def _print_checkpoints(jobs: dict[str, str | None]) -> None:
+    """The SCF checkpoints of calculations cut off or under way (README, Running), named from
+    ``jobs`` (calc key -> job) where the workflow knows them."""
+    import time
+
+    from .engines.checkpoint import checkpoints
+    from .settings import current_settings
+
+    found = checkpoints(current_settings().cache_dir)
+    if not found:
+        return
+    print(f"SCF checkpoints: {len(found)} in {current_settings().cache_dir}/scf")
+    for c in found:
+        state = "computing now" if c["running"] else "cut off; resumes on the next run"
+        print(f"  {jobs.get(c['calc_key']) or c['calc_key']}: {state}, last written "
+              f"{time.strftime('%Y-%m-%d %H:%M', time.localtime(c['last_write']))}, "
+              f"{c['bytes'] / 1e6:.1f} MB")
 
 
 def cmd_results(a: argparse.Namespace) -> int:

@@ -616,6 +616,8 @@ def test_a_run_says_which_calculation_resumes_from_a_checkpoint(tmp_path):
     mf.chkfile, mf.max_cycle = str(earlier.path), 3
     mf.kernel()
     earlier.release(keep=True)
+    status = cli("status", cwd=tmp_path, env={"SCREENING_CACHE_DIR": str(tmp_path / "cache")})
+    assert f"{earlier.path.stem}: cut off; resumes on the next run" in status.stdout
 
     lines: list[str] = []
     db = str(tmp_path / "r.db")

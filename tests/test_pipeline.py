@@ -96,6 +96,9 @@ def test_repeated_run_computes_nothing(workdir):
     assert second.returncode == 0, second.stderr
     assert "7 already stored, 0 to compute" in second.stdout
     assert "(computed)" not in second.stdout
+    # one worker: each calculation it computes is announced as it starts, none it finds stored
+    assert first.stdout.count("  started ") == first.stdout.count("(computed)") == 7
+    assert "  started " not in second.stdout
     after = {r.calc_key: (r.id, r.mtime) for r in ase.db.connect("results/screening.db").select()}
     assert after == rows
     # a changed campaign (new name) reuses every stored energy too

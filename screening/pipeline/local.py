@@ -80,11 +80,7 @@ def _precompute(todo: list, db: str, workers: int, progress: Progress,
         """Say that the ``i``-th calculation starts (the pool takes them in order)."""
         if i < len(ordered):
             m, method, labels = ordered[i]
-            resumes = ScfCheckpoint.of(Molecule.from_dict(m), Method(**method).high_level,
-                                       settings).path.exists()
-            progress(f"  started {labels['job']} ({len(m['symbols'])} atoms) at "
-                     f"{time.strftime('%H:%M:%S')}"
-                     + (", resuming its SCF from a checkpoint" if resumes else ""))
+            progress(_start_line(m, method, labels["job"], settings))
 
     done = 0
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
@@ -104,6 +100,15 @@ def _precompute(todo: list, db: str, workers: int, progress: Progress,
             except Exception as exc:  # reported again by its firework, which fizzles
                 progress(f"[{done}/{len(todo)}] {labels['job']}: FAILED: {exc}")
             started(workers + done - 1)
+
+
+def _start_line(molecule: dict, method: dict, job: str, settings: Settings) -> str:
+    """The line that says a calculation starts: name, atoms, clock time, and whether its SCF
+    resumes from a checkpoint of an earlier sitting."""
+    resumes = ScfCheckpoint.of(Molecule.from_dict(molecule), Method(**method).high_level,
+                               settings).path.exists()
+    return (f"  started {job} ({len(molecule['symbols'])} atoms) at {time.strftime('%H:%M:%S')}"
+            + (", resuming its SCF from a checkpoint" if resumes else ""))
 
 
 def _find_or_add_workflow(lp, campaign: Campaign, db: str, output: Path) -> int:
@@ -186,10 +191,16 @@ def _run_local(campaign: Campaign, db: str | None, store: str | os.PathLike | No
             nonlocal step
             nodes = lp.workflows.find_one({"nodes": wf_id}, {"nodes": 1})["nodes"]
             fw = lp.fireworks.find_one({"fw_id": {"$in": nodes}, "state": "READY", **query},
-                                       {"fw_id": 1, "name": 1}, sort=[("spec._priority", -1)])
+                                       {"fw_id": 1, "name": 1, "spec.calc_key": 1,
+                                        "spec._tasks": 1}, sort=[("spec._priority", -1)])
             if fw is None:
                 return False
             step += 1
+            key = fw.get("spec", {}).get("calc_key")
+            if key is not None and results.get_key(key) is None:  # an energy to compute here
+                task = fw["spec"]["_tasks"][0]
+                say(_start_line(task["molecule"], task["method"],
+                                (task.get("labels") or {}).get("job", fw["name"]), settings))
             t0 = time.perf_counter()
             with contextlib.chdir(launch_dir):
                 launch_rocket(lp, FWorker(), fw_id=fw["fw_id"], strm_lvl="ERROR")
