@@ -563,7 +563,7 @@ compute(Molecule.from_arrays({symbols!r}, {pos!r}, 1, 1),
     resumed = compute(mol, method, threads=1)
     assert resumed.scf_restart is not None and resumed.scf_restart["sittings"] == 2
     assert resumed.scf_restart["earlier_wall_s"] > 0
-    assert not chk.exists()  # converged: the checkpoint is gone
+    assert not any(chk.parent.iterdir())  # converged: the checkpoint and its lock are gone
     fresh = compute(mol, method, threads=1)
     assert fresh.scf_restart is None
     assert resumed.energy == pytest.approx(fresh.energy, abs=1e-8)

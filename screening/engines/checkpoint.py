@@ -101,9 +101,11 @@ class ScfCheckpoint:
         return dm
 
     def release(self, keep: bool) -> None:
-        """Unlock; remove the file unless ``keep`` (the calculation was cut off)."""
+        """Unlock; remove the file and its lock unless ``keep`` (the calculation was cut off)."""
         if not keep:
             self.path.unlink(missing_ok=True)
+            if self._lock_fd is not None:
+                self.path.with_suffix(".lock").unlink(missing_ok=True)
         if self._lock_fd is not None:
             os.close(self._lock_fd)
             self._lock_fd = None
