@@ -145,7 +145,10 @@ class ResultStore:
             # ASE's own 'charge' column is the sum of initial charges: use another key
             "total_charge": molecule.charge, "multiplicity": molecule.multiplicity,
             "nghost": len(molecule.ghosts), "device": result["device"],
-            "wall_s": result["wall_s"], "scf_cycles": result["scf_cycles"],
+            # every sitting of a resumed SCF: what the number cost (data.result has the parts)
+            "wall_s": result["wall_s"] + float((result.get("scf_restart") or {})
+                                               .get("earlier_wall_s", 0.0)),
+            "scf_cycles": result["scf_cycles"],
             "scf_strategy": result["scf_strategy"], "converged": bool(result["converged"]),
             "campaign": str(labels.get("campaign", "")), "job": str(labels.get("job", "")),
         }

@@ -625,6 +625,8 @@ def test_a_run_says_which_calculation_resumes_from_a_checkpoint(tmp_path):
                 lines.append, settings)
     assert "resuming its SCF from a checkpoint" in lines[0]
     assert "s in earlier sittings)" in lines[-1], lines
-    restart = next(ase.db.connect(db).select()).data["result"]["scf_restart"]
+    row = next(ase.db.connect(db).select())
+    restart = row.data["result"]["scf_restart"]
     assert restart["sittings"] == 2 and restart["earlier_wall_s"] > 0
+    assert row.wall_s == pytest.approx(row.data["result"]["wall_s"] + restart["earlier_wall_s"])
     assert not earlier.path.exists()
