@@ -16,11 +16,11 @@ import pandas as pd
 from ase import Atoms
 
 from .campaign import Campaign, load_campaign
-from .engines.xtb import DEFAULT_OPTIMIZER
 from .errors import InputError, wrong_kind
 from .geometry import Molecule
 from .methods import Method, get_method
 from .species import get_species
+from .specs import DEFAULT_OPTIMIZER
 from .store import ResultStore
 
 
@@ -105,7 +105,7 @@ def place(host: str, guest: str | list[str], sites: list[str] | None = None, pos
     candidates only that far, and only the best ``2 × keep`` to the ranking threshold.
     ``optimizer``: ``"bfgs"`` or ``"tric"`` (geomeTRIC), how each pose is relaxed."""
     from .complexes import guest_cluster
-    from .engines.xtb import unknown_optimizer
+    from .specs import unknown_optimizer
     from .hosts import get_host
     from .placement import place as place_poses
     from .specs import Part

@@ -30,12 +30,12 @@ from typing import Callable
 
 import numpy as np
 
-from .engines.xtb import DEFAULT_OPTIMIZER, relax_all
+from .engines.xtb import relax_all
 from .errors import InputError
 from .geometry import (Molecule, bond_graph, combined_charge_multiplicity, rotation_about,
                        rotation_onto, superpose, vdw_radius)
 from .settings import current_settings
-from .specs import Host, Pose, Site
+from .specs import DEFAULT_OPTIMIZER, Host, Pose, Site
 
 MIN_CLASH_SCALE = 0.4
 CLASH_SCALES = (0.65, 0.55, 0.45, MIN_CLASH_SCALE)
@@ -210,7 +210,7 @@ def place(host: Host, guest: Molecule, sites: list[str] | tuple[str, ...], n_pos
     Every pose kept is relaxed to ``RANK_FMAX``. With ``screen_fmax`` (eV/Å, looser) and more
     than ``2 × keep`` candidates, a funnel: all are relaxed only to ``screen_fmax``, and the best
     ``2 × keep`` distinct ones are relaxed on to ``RANK_FMAX`` and ranked. ``optimizer``: how
-    each relaxation steps (:data:`~screening.engines.xtb.OPTIMIZERS`).
+    each relaxation steps (:data:`~screening.specs.OPTIMIZERS`).
     """
     say = progress or (lambda _m: None)
     hm = host.molecule

@@ -15,7 +15,6 @@ import numpy as np
 
 from .errors import InputError
 from .geometry import Molecule
-from .engines.xtb import DEFAULT_OPTIMIZER
 from .hashing import content_hash
 from .methods import Method
 
@@ -23,6 +22,19 @@ from .methods import Method
 def calc_key(molecule: Molecule, method: Method) -> str:
     """The key of one calculation: ``<structure key>-<method key>``."""
     return f"{molecule.key()}-{method.key()}"
+
+
+OPTIMIZERS = ("bfgs", "tric")
+"""How a GFN2-xTB relaxation steps: ASE's BFGS in Cartesian coordinates (the default), or
+geomeTRIC in translation-rotation-internal coordinates, which moves a guest as a body and
+turns its torsions (fewer steps, each dearer; see benchmarks/README.md)."""
+DEFAULT_OPTIMIZER = OPTIMIZERS[0]  # ASE BFGS in Cartesians: the one behind every stored pose
+
+
+def unknown_optimizer(name: object) -> str | None:
+    """What is wrong with ``name`` as one of :data:`OPTIMIZERS`; None if it is one."""
+    return None if name in OPTIMIZERS else \
+        f"unknown optimizer {name!r}; use one of {', '.join(OPTIMIZERS)}"
 
 
 # --- hosts -------------------------------------------------------------------------------------

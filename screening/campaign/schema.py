@@ -416,7 +416,7 @@ def load_placement(e: Entry) -> Placement:
 
 def load_optimizer(e: Entry) -> str:
     """``optimizer:`` of the poses' GFN2-xTB relaxations: ``bfgs`` (default) or ``tric``."""
-    from ..engines.xtb import DEFAULT_OPTIMIZER, unknown_optimizer
+    from ..specs import DEFAULT_OPTIMIZER, unknown_optimizer
 
     v = e.q.get("optimizer", DEFAULT_OPTIMIZER)
     problem = unknown_optimizer(v)

@@ -12,26 +12,14 @@ import time
 import numpy as np
 
 from ..geometry import Molecule
-
-
-OPTIMIZERS = ("bfgs", "tric")
-"""How a GFN2-xTB relaxation steps: ASE's BFGS in Cartesian coordinates (the default), or
-geomeTRIC in translation-rotation-internal coordinates, which moves a guest as a body and
-turns its torsions (fewer steps, each dearer; see benchmarks/README.md)."""
-DEFAULT_OPTIMIZER = OPTIMIZERS[0]  # ASE BFGS in Cartesians: the one behind every stored pose
-
-
-def unknown_optimizer(name: object) -> str | None:
-    """What is wrong with ``name`` as one of :data:`OPTIMIZERS`; None if it is one."""
-    return None if name in OPTIMIZERS else \
-        f"unknown optimizer {name!r}; use one of {', '.join(OPTIMIZERS)}"
+from ..specs import DEFAULT_OPTIMIZER, unknown_optimizer
 
 
 def xtb_relaxed(mol: Molecule, fmax: float = 0.05, steps: int = 1000,
                 fixed: list[int] | None = None, relax: bool = True,
                 deterministic: bool = False, optimizer: str = DEFAULT_OPTIMIZER) -> tuple[Molecule, float]:
     """GFN2-xTB geometry (``optimizer`` to ``fmax`` eV/Å on every atom, at most ``steps``
-    steps, ``fixed`` atoms held) and energy in eV. An optimizer not in :data:`OPTIMIZERS` is a
+    steps, ``fixed`` atoms held) and energy in eV. An optimizer not in :data:`~screening.specs.OPTIMIZERS` is a
     ValueError (campaigns and the API refuse it before this).
 
     With ``relax=False`` only the energy of the given geometry. ``deterministic``: one thread,
