@@ -17,10 +17,12 @@ from ..specs import DEFAULT_OPTIMIZER, unknown_optimizer
 
 def xtb_relaxed(mol: Molecule, fmax: float = 0.05, steps: int = 1000,
                 fixed: list[int] | None = None, relax: bool = True,
-                deterministic: bool = False, optimizer: str = DEFAULT_OPTIMIZER) -> tuple[Molecule, float]:
+                deterministic: bool = False, optimizer: str = DEFAULT_OPTIMIZER
+                ) -> tuple[Molecule, float]:
     """GFN2-xTB geometry (``optimizer`` to ``fmax`` eV/Å on every atom, at most ``steps``
-    steps, ``fixed`` atoms held) and energy in eV. An optimizer not in :data:`~screening.specs.OPTIMIZERS` is a
-    ValueError (campaigns and the API refuse it before this).
+    steps, ``fixed`` atoms held) and energy in eV. An optimizer not in
+    :data:`~screening.specs.OPTIMIZERS` is a ValueError (campaigns and the API refuse it
+    before this).
 
     With ``relax=False`` only the energy of the given geometry. ``deterministic``: one thread,
     so that the result is the same to the last bit on every run. With several OpenMP threads
