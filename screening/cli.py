@@ -420,7 +420,7 @@ def cmd_doctor(a: argparse.Namespace) -> int:
     from pathlib import Path
 
     from .database import Claims, is_url
-    from .doctor import check_database, check_host_cache, check_store
+    from .doctor import check_database, check_host_cache, check_scf_checkpoints, check_store
     from .pipeline.launchpad import DEFAULT_STORE
     from .settings import current_settings
 
@@ -436,7 +436,9 @@ def cmd_doctor(a: argparse.Namespace) -> int:
     else:
         found = (check_database(Path(db).resolve(), a.repair)
                  + check_store(Path(a.store or DEFAULT_STORE).resolve(), a.repair)
-                 + check_host_cache(current_settings().hosts_cache, a.repair))
+                 + check_host_cache(current_settings().hosts_cache, a.repair)
+                 + check_scf_checkpoints(current_settings().cache_dir, Path(db).resolve(),
+                                         a.repair))
         findings = [f.line() for f in found]
         unrepaired = any(not f.repaired for f in found)
     for line in findings:

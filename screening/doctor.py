@@ -13,7 +13,10 @@ moved aside (``<name>.damaged-<time>``), never removed:
 * claims of workers that died: cleared;
 * an embedded FireWorks store that cannot be read: moved aside (its workflow is rebuilt from
   the campaign on the next run, and every energy is in the database);
-* leftovers of interrupted writes (``*.creating``, ``*.tmp``): removed.
+* leftovers of interrupted writes (``*.creating``, ``*.tmp``): removed;
+* SCF checkpoints (``<cache>/scf``) of calculations the database already holds (computed
+  elsewhere, or imported, after the run that left them was cut off): removed, unless a
+  process is computing it now.
 """
 
 from __future__ import annotations
@@ -159,6 +162,32 @@ def leftovers(files, what: str, repair: bool) -> list[Finding]:
         f = Finding(str(left), f"left by an interrupted {what}")
         if repair:
             left.unlink()
+            f.repaired = "removed"
+        out.append(f)
+    return out
+
+
+def check_scf_checkpoints(cache_dir: str | Path, db: Path, repair: bool) -> list[Finding]:
+    """SCF checkpoints under ``cache_dir`` whose calculation ``db`` already holds."""
+    from .engines.checkpoint import ScfCheckpoint, checkpoints
+    from .store import ResultStore
+
+    found = [c for c in checkpoints(cache_dir) if not c["running"]]
+    if not found or not db.exists():
+        return []
+    try:
+        store = ResultStore(db, create=False, writable=False)
+    except EnvironmentFault:  # reported by check_database
+        return []
+    out = []
+    for c in found:
+        if store.get_key(c["calc_key"]) is None:
+            continue
+        path = Path(cache_dir) / "scf" / f"{c['calc_key']}.chk"
+        f = Finding(str(path), "SCF checkpoint of a calculation already stored")
+        held = ScfCheckpoint(path)
+        if repair and held.acquire():
+            held.release(keep=False)
             f.repaired = "removed"
         out.append(f)
     return out

@@ -630,3 +630,19 @@ def test_a_run_says_which_calculation_resumes_from_a_checkpoint(tmp_path):
     assert restart["sittings"] == 2 and restart["earlier_wall_s"] > 0
     assert row.wall_s == pytest.approx(row.data["result"]["wall_s"] + restart["earlier_wall_s"])
     assert not earlier.path.exists()
+
+    # the same checkpoint left behind again, its calculation now stored: the doctor finds it
+    # (and leaves it while a process holds it), and --repair removes it
+    again = ScfCheckpoint.of(mol, method, settings)
+    assert again.acquire()
+    again.initial_density(mf.mol.nao)
+    env = {"SCREENING_CACHE_DIR": str(tmp_path / "cache")}
+    held = cli("doctor", "--db", db, "--repair", cwd=tmp_path, env=env)
+    assert "SCF checkpoint" not in held.stdout and again.path.exists()
+    again.release(keep=True)
+    found = cli("doctor", "--db", db, cwd=tmp_path, env=env)
+    assert f"{again.path}: SCF checkpoint of a calculation already stored" in found.stdout
+    assert found.returncode == 1
+    fixed = cli("doctor", "--db", db, "--repair", cwd=tmp_path, env=env)
+    assert fixed.returncode == 0 and "-> removed" in fixed.stdout
+    assert not any(again.path.parent.iterdir())
