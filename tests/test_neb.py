@@ -85,7 +85,8 @@ def test_nh3_inversion_matches_saddle_search(tmp_path, saddle_barrier):
 @pytest.mark.slow
 def test_killed_neb_resumes_from_saved_band(tmp_path, saddle_barrier):
     campaign = nh3_campaign(tmp_path)
-    env = {"PYTHONPATH": str(ROOT), "SCREENING_THREADS": "1", "PATH": "/usr/bin:/bin"}
+    env = {"PYTHONPATH": str(ROOT), "SCREENING_THREADS": "1", "PATH": "/usr/bin:/bin",
+           "SCREENING_CACHE_DIR": str(tmp_path / "cache")}  # its SCF checkpoints, not the user's
     cmd = [sys.executable, "-m", "screening.cli", "run", str(campaign)]
     proc = subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT)
