@@ -15,8 +15,8 @@ moved aside (``<name>.damaged-<time>``), never removed:
   the campaign on the next run, and every energy is in the database);
 * leftovers of interrupted writes (``*.creating``, ``*.tmp``): removed;
 * SCF checkpoints (``<cache>/scf``) of calculations the database already holds (computed
-  elsewhere, or imported, after the run that left them was cut off): removed, unless a
-  process is computing it now.
+  elsewhere, or imported, after the run that left them was cut off), or untouched for
+  ``STALE_CHECKPOINT_DAYS``: removed, unless a process is computing it now.
 """
 
 from __future__ import annotations
@@ -167,24 +167,33 @@ def leftovers(files, what: str, repair: bool) -> list[Finding]:
     return out
 
 
+STALE_CHECKPOINT_DAYS = 30
+
+
 def check_scf_checkpoints(cache_dir: str | Path, db: Path, repair: bool) -> list[Finding]:
-    """SCF checkpoints under ``cache_dir`` whose calculation ``db`` already holds."""
+    """SCF checkpoints under ``cache_dir`` whose calculation ``db`` already holds, or that no
+    run has touched for ``STALE_CHECKPOINT_DAYS`` days."""
     from .engines.checkpoint import ScfCheckpoint, checkpoints
     from .store import ResultStore
 
     found = [c for c in checkpoints(cache_dir) if not c["running"]]
-    if not found or not db.exists():
-        return []
-    try:
-        store = ResultStore(db, create=False, writable=False)
-    except EnvironmentFault:  # reported by check_database
-        return []
+    store = None
+    if found and db.exists():
+        try:
+            store = ResultStore(db, create=False, writable=False)
+        except EnvironmentFault:  # reported by check_database
+            store = None
     out = []
     for c in found:
-        if store.get_key(c["calc_key"]) is None:
+        days = (time.time() - c["last_write"]) / 86400
+        if store is not None and store.get_key(c["calc_key"]) is not None:
+            problem = "SCF checkpoint of a calculation already stored"
+        elif days > STALE_CHECKPOINT_DAYS:
+            problem = f"SCF checkpoint untouched for {days:.0f} days"
+        else:
             continue
         path = Path(cache_dir) / "scf" / f"{c['calc_key']}.chk"
-        f = Finding(str(path), "SCF checkpoint of a calculation already stored")
+        f = Finding(str(path), problem)
         held = ScfCheckpoint(path)
         if repair and held.acquire():
             held.release(keep=False)

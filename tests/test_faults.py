@@ -646,3 +646,12 @@ def test_a_run_says_which_calculation_resumes_from_a_checkpoint(tmp_path):
     fixed = cli("doctor", "--db", db, "--repair", cwd=tmp_path, env=env)
     assert fixed.returncode == 0 and "-> removed" in fixed.stdout
     assert not any(again.path.parent.iterdir())
+    # one no run has touched for 40 days, of a calculation never stored, goes too
+    old = ScfCheckpoint(again.path.parent / "0-0.chk")
+    assert old.acquire()
+    old.initial_density(1)
+    old.release(keep=True)
+    os.utime(old.path, (time.time() - 40 * 86400,) * 2)
+    aged = cli("doctor", "--db", db, "--repair", cwd=tmp_path, env=env)
+    assert "0-0.chk: SCF checkpoint untouched for 40 days -> removed" in aged.stdout
+    assert not old.path.exists()
