@@ -192,9 +192,8 @@ def check_scf_checkpoints(cache_dir: str | Path, db: Path, repair: bool) -> list
             problem = f"SCF checkpoint untouched for {days:.0f} days"
         else:
             continue
-        path = Path(cache_dir) / "scf" / f"{c['calc_key']}.chk"
-        f = Finding(str(path), problem)
-        held = ScfCheckpoint(path)
+        f = Finding(str(c["path"]), problem)
+        held = ScfCheckpoint(c["path"])
         if repair and held.acquire():
             held.release(keep=False)
             f.repaired = "removed"

@@ -119,8 +119,9 @@ def _density(mo_coeff: np.ndarray, mo_occ: np.ndarray) -> np.ndarray:
 
 
 def checkpoints(cache_dir: str | Path) -> list[dict[str, Any]]:
-    """The SCF checkpoints kept under ``cache_dir``: calc key, size (bytes), last write (epoch s,
-    about the end of the last finished cycle) and whether a process is computing it now.
+    """The SCF checkpoints kept under ``cache_dir``: path, calc key, size (bytes), last write
+    (epoch s, about the end of the last finished cycle) and whether a process is computing it
+    now.
     Reads no file (opening one would take HDF5's lock from a running SCF)."""
     out = []
     for chk in sorted((Path(cache_dir) / "scf").glob("*.chk")):
@@ -128,6 +129,6 @@ def checkpoints(cache_dir: str | Path) -> list[dict[str, Any]]:
         running = not probe.acquire()
         probe.release(keep=True)
         stat = chk.stat()
-        out.append({"calc_key": chk.stem, "bytes": stat.st_size, "last_write": stat.st_mtime,
+        out.append({"path": chk, "calc_key": chk.stem, "bytes": stat.st_size, "last_write": stat.st_mtime,
                     "running": running})
     return out
