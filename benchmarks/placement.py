@@ -5,14 +5,18 @@
         --relax-poses 12 --workers 2 --screen-fmax 0.3
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/placement.py --skip-builds --skip-serial \
         --relax-poses 12 --workers 2 --optimizer tric
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/placement.py --skip-builds --skip-serial \
+        --relax-poses 12 --workers 2 --prerelax gfn-ff [--screen-fmax 0.3]
 
 Prints: seconds to build each host from code (cages: stk assembly + site analysis, without the
 GFN2-xTB relaxation that the cache holds; MOF clusters: cell + carving; oligomers from cache),
 rigid clash-filtered candidate poses per minute at CC3's endo/window/exo sites, and GFN2-xTB
 relaxed-and-ranked poses per minute: one after another (unless ``--skip-serial``), ``--workers
 N`` side by side, (``--screen-fmax F``) N side by side through the funnel and (``--optimizer
-tric``) N side by side relaxed by geomeTRIC instead of BFGS, each with its rate relative to the
-first and whether its top 3 are the first's (guest RMSD < 0.5 Å, rank by rank).
+tric``) N side by side relaxed by geomeTRIC instead of BFGS, (``--prerelax gfn-ff``) N side by
+side pre-relaxed with GFN-FF (and, with ``--screen-fmax``, through the funnel too), each with
+its rate relative to the first and whether its top 3 are the first's (guest RMSD < 0.5 Å, rank
+by rank).
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ def main() -> None:
     ap.add_argument("--skip-serial", action="store_true", help="no one-after-another run")
     ap.add_argument("--screen-fmax", type=float, help="also the funnel at this threshold")
     ap.add_argument("--optimizer", choices=["tric"], help="also N side by side with geomeTRIC")
+    ap.add_argument("--prerelax", choices=["gfn-ff"], help="also N side by side pre-relaxed")
     args = ap.parse_args()
     from screening.settings import current_settings, use_settings
     from screening.hosts import get_host
@@ -51,21 +56,28 @@ def main() -> None:
     sites = ["endo", "window", "exo"] if args.relax_poses >= 6 else ["endo", "window"]
     per_site = max(1, args.relax_poses // len(sites))
     k = per_site * len(sites)
-    runs = [] if args.skip_serial else [("one after another", 1, None, "bfgs")]
+    runs = [] if args.skip_serial else [("one after another", 1, None, "bfgs", None)]
     if args.workers > 1 or args.skip_serial:
-        runs.append((f"{args.workers} side by side", args.workers, None, "bfgs"))
+        runs.append((f"{args.workers} side by side", args.workers, None, "bfgs", None))
     if args.screen_fmax:
         runs.append((f"{args.workers} side by side, funnel {args.screen_fmax} eV/Å",
-                     args.workers, args.screen_fmax, "bfgs"))
+                     args.workers, args.screen_fmax, "bfgs", None))
     if args.optimizer:
         runs.append((f"{args.workers} side by side, {args.optimizer}", args.workers, None,
-                      args.optimizer))
+                      args.optimizer, None))
+    if args.prerelax:
+        runs.append((f"{args.workers} side by side, {args.prerelax} first", args.workers, None,
+                     "bfgs", args.prerelax))
+        if args.screen_fmax:
+            runs.append((f"{args.workers} side by side, {args.prerelax} first, funnel "
+                         f"{args.screen_fmax} eV/Å", args.workers, args.screen_fmax, "bfgs",
+                         args.prerelax))
     first = None
-    for label, workers, screen, optimizer in runs:
+    for label, workers, screen, optimizer, prerelax in runs:
         t = time.perf_counter()
         with use_settings(current_settings().replace(workers=workers)):
             poses = place(cc3, tfsi, sites, n_poses=per_site, keep=3, seed=7, progress=print,
-                          screen_fmax=screen, optimizer=optimizer)
+                          screen_fmax=screen, optimizer=optimizer, prerelax=prerelax)
         dt = time.perf_counter() - t
         rate = 60 * k / dt
         print(f"CC3 ⊃ TFSI⁻ GFN2-xTB relaxed + ranked, {label}: {k} poses in {dt:.0f} s = "

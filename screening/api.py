@@ -97,14 +97,17 @@ def _with_roles(mol: Molecule, parts) -> Atoms:
 
 def place(host: str, guest: str | list[str], sites: list[str] | None = None, poses: int = 8,
           keep: int = 3, seed: int = 7, screen_fmax: float | None = None,
-          optimizer: str = DEFAULT_OPTIMIZER, **host_options) -> list[Atoms]:
+          optimizer: str = DEFAULT_OPTIMIZER, prerelax: str | None = None, **host_options
+          ) -> list[Atoms]:
     """The ``keep`` best distinct GFN2-xTB-ranked poses of library species ``guest`` (or of
     several, ``guest=["Li+", "TFSI-", "PC"]``, placed together as one cluster) in library host
     ``host``, best first (host atoms first; ``info`` holds site, rank, charge and the roles of
     every part: host, ion, counter-ion, solvent, guest). ``screen_fmax`` (eV/Å): relax all
     candidates only that far, and only the best ``2 × keep`` to the ranking threshold.
-    ``optimizer``: ``"bfgs"`` or ``"tric"`` (geomeTRIC), how each pose is relaxed."""
+    ``optimizer``: ``"bfgs"`` or ``"tric"`` (geomeTRIC), how each pose is relaxed.
+    ``prerelax="gfn-ff"``: every candidate relaxed with the GFN-FF force field first."""
     from .complexes import guest_cluster
+    from .engines.gfnff import prerelax_problem
     from .specs import unknown_optimizer
     from .hosts import get_host
     from .placement import place as place_poses
@@ -116,6 +119,10 @@ def place(host: str, guest: str | list[str], sites: list[str] | None = None, pos
     problem = unknown_optimizer(optimizer)
     if problem:
         raise InputError(problem, field="optimizer")
+    if prerelax is not None:
+        problem = prerelax_problem(prerelax)
+        if problem:
+            raise InputError(problem, field="prerelax")
     h = get_host(host, **host_options)
     cluster, parts = guest_cluster([get_species(n).molecule() for n in names], seed)
     n = h.molecule.natoms
@@ -123,7 +130,8 @@ def place(host: str, guest: str | list[str], sites: list[str] | None = None, pos
                       h.molecule.multiplicity), *(p.shifted(n) for p in parts))
     out = []
     for p in place_poses(h, cluster, sites or (["endo"] if "endo" in h.sites else ["exo"]),
-                         poses, keep, seed, screen_fmax=screen_fmax, optimizer=optimizer):
+                         poses, keep, seed, screen_fmax=screen_fmax, optimizer=optimizer,
+                         prerelax=prerelax, guest_parts=parts):
         atoms = _with_roles(p.molecule, all_parts)
         atoms.info.update(site=p.final_site, rank=p.rank, host_atoms=p.host_atoms)
         out.append(atoms)

@@ -521,4 +521,5 @@ def run_placement(spec: PlacementSpec, host: Host, progress: Progress | None = N
     if spec.mode == "contact":  # the ion pair on the same frozen substrate as its separated state
         host = replace(host, frozen=True)
     return place(host, spec.guest, spec.sites, spec.n_poses, spec.keep, spec.seed, spec.relax,
-                 spec.rmsd_threshold, progress, spec.screen_fmax, spec.optimizer)
+                 spec.rmsd_threshold, progress, spec.screen_fmax, spec.optimizer,
+                 spec.prerelax, spec.guest_parts)

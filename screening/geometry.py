@@ -228,6 +228,22 @@ def bond_graph(symbols: Sequence[str], positions, scale: float = 1.2, cell=None
     return graph
 
 
+def connected_components(graph: list[set[int]], atoms: Sequence[int]) -> list[set[int]]:
+    """Connected components (sets of atom indices) of ``graph`` restricted to ``atoms``."""
+    todo, out = set(atoms), []
+    while todo:
+        stack, comp = [todo.pop()], set()
+        while stack:
+            i = stack.pop()
+            comp.add(i)
+            for j in graph[i]:
+                if j in todo:
+                    todo.discard(j)
+                    stack.append(j)
+        out.append(comp)
+    return out
+
+
 def bonded_pairs(mol: Molecule, scale: float = 1.2) -> list[tuple[int, int]]:
     """Pairs (i < j) of real atoms closer than ``scale`` × sum of covalent radii."""
     real = mol.real_atoms

@@ -35,7 +35,7 @@ from .errors import InputError
 from .geometry import (Molecule, bond_graph, combined_charge_multiplicity, rotation_about,
                        rotation_onto, superpose, vdw_radius)
 from .settings import current_settings
-from .specs import DEFAULT_OPTIMIZER, Host, Pose, Site
+from .specs import DEFAULT_OPTIMIZER, Host, Part, Pose, Site
 
 MIN_CLASH_SCALE = 0.4
 CLASH_SCALES = (0.65, 0.55, 0.45, MIN_CLASH_SCALE)
@@ -202,7 +202,8 @@ def _final_site(host: Host, mol: Molecule, site: str) -> str:
 def place(host: Host, guest: Molecule, sites: list[str] | tuple[str, ...], n_poses: int = 8,
           keep: int = 3, seed: int = 7, relax: bool = True, rmsd_threshold: float = 0.5,
           progress: Callable[[str], None] | None = None,
-          screen_fmax: float | None = None, optimizer: str = DEFAULT_OPTIMIZER) -> list[Pose]:
+          screen_fmax: float | None = None, optimizer: str = DEFAULT_OPTIMIZER,
+          prerelax: str | None = None, guest_parts: tuple[Part, ...] = ()) -> list[Pose]:
     """The ``keep`` best distinct poses of ``guest`` at ``sites`` of ``host``, ranked by GFN2-xTB.
 
     The complex's charge is the sum of host and guest charges; its multiplicity, with all
@@ -210,13 +211,22 @@ def place(host: Host, guest: Molecule, sites: list[str] | tuple[str, ...], n_pos
     Every pose kept is relaxed to ``RANK_FMAX``. With ``screen_fmax`` (eV/Å, looser) and more
     than ``2 × keep`` candidates, a funnel: all are relaxed only to ``screen_fmax``, and the best
     ``2 × keep`` distinct ones are relaxed on to ``RANK_FMAX`` and ranked. ``optimizer``: how
-    each relaxation steps (:data:`~screening.specs.OPTIMIZERS`).
+    each relaxation steps (:data:`~screening.specs.OPTIMIZERS`). ``prerelax="gfn-ff"``: every
+    candidate is first relaxed with the GFN-FF force field (:mod:`screening.engines.gfnff`), and
+    GFN2-xTB starts from there (a candidate GFN-FF fails on keeps its rigid start);
+    ``guest_parts``: the molecules of a guest made of several, whose charges GFN-FF needs.
     """
     say = progress or (lambda _m: None)
     hm = host.molecule
     charge, mult = combined_charge_multiplicity(hm, guest)
     n = hm.natoms
     fixed = list(range(n)) if host.frozen else []
+    if relax and prerelax is not None:
+        from .engines.gfnff import charge_problem, prerelax_problem
+
+        problem = prerelax_problem(prerelax) or charge_problem(hm, guest, guest_parts)
+        if problem:
+            raise InputError(problem, field="prerelax")
     candidates = sample_poses(host, guest, sites, n_poses, seed)
     parts = [range(n), range(n, n + guest.natoms)]
     bonding = _fragment_graphs(Molecule.from_arrays(
@@ -231,6 +241,8 @@ def place(host: Host, guest: Molecule, sites: list[str] | tuple[str, ...], n_pos
     workers = current_settings().workers
     funnel = relax and screen_fmax is not None and len(starts) > 2 * keep
     fmax = screen_fmax if funnel else RANK_FMAX
+    if relax and prerelax is not None:
+        starts = _prerelaxed(starts, fixed, workers, guest, guest_parts, say)
     if workers > 1 and len(starts) > 1:
         say(f"  relaxing {len(starts)} candidate poses, {min(workers, len(starts))} at a time")
     if funnel:
@@ -254,6 +266,23 @@ def place(host: Host, guest: Molecule, sites: list[str] | tuple[str, ...], n_pos
         name = f"{guest.name or guest.formula}@{host.name}[{p.final_site}#{rank}]"
         mol = Molecule(p.molecule.symbols, p.molecule.positions, charge, mult, name=name)
         out.append(Pose(mol, p.site, rank, n, p.xtb_eV, p.clash_scale, p.final_site))
+    return out
+
+
+def _prerelaxed(starts: list[Molecule], fixed: list[int], workers: int, guest: Molecule,
+                guest_parts: tuple[Part, ...], say: Callable[[str], None]) -> list[Molecule]:
+    """``starts`` (``guest``, made of ``guest_parts``, after the host) relaxed with GFN-FF
+    (``fixed`` atoms held); one that GFN-FF fails on stays as it was, with a line saying why."""
+    from .engines.gfnff import FF_FMAX, charged_atoms, ff_relax_all
+
+    say(f"  pre-relaxing {len(starts)} candidate poses with GFN-FF to {FF_FMAX} eV/Å")
+    out = []
+    charged = charged_atoms(starts[0].natoms - guest.natoms, guest, guest_parts)
+    relaxed_all = ff_relax_all(starts, fixed, workers, charged)
+    for i, (start, relaxed) in enumerate(zip(starts, relaxed_all)):
+        if isinstance(relaxed, str):
+            say(f"  pose {i + 1}/{len(starts)}: {relaxed}; GFN2-xTB starts from the rigid pose")
+        out.append(start if isinstance(relaxed, str) else relaxed)
     return out
 
 

@@ -37,6 +37,17 @@ def unknown_optimizer(name: object) -> str | None:
         f"unknown optimizer {name!r}; use one of {', '.join(OPTIMIZERS)}"
 
 
+PRERELAXERS = ("gfn-ff",)
+"""Force fields that may pre-relax placed poses before GFN2-xTB relaxes and ranks them:
+GFN-FF (:mod:`screening.engines.gfnff`)."""
+
+
+def unknown_prerelaxer(name: object) -> str | None:
+    """What is wrong with ``name`` as one of :data:`PRERELAXERS`; None if it is one."""
+    return None if name in PRERELAXERS else \
+        f"unknown pre-relaxation {name!r}; use one of {', '.join(PRERELAXERS)}"
+
+
 # --- hosts -------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -169,16 +180,18 @@ class PlacementSpec:
     separation: float = 0.0
     screen_fmax: float | None = None
     optimizer: str = DEFAULT_OPTIMIZER
+    prerelax: str | None = None
 
     def key(self) -> str:
         """Content hash: host geometry, guest, sites and sampling settings (the guest's parts,
         mode and separation only where they differ from a single placed guest, the funnel's
-        ``screen_fmax`` only where set, the optimizer only where it is not BFGS, a mark of the
-        metal-bound poses only where a site is ``open_metal``)."""
+        ``screen_fmax`` only where set, the optimizer only where it is not BFGS, the force-field
+        pre-relaxation only where set, a mark of the metal-bound poses only where a site is
+        ``open_metal``)."""
         d = self.to_dict()
         d.pop("host_molecule")
         d.pop("guest")
-        for k in ("guest_parts", "mode", "separation", "screen_fmax", "optimizer"):
+        for k in ("guest_parts", "mode", "separation", "screen_fmax", "optimizer", "prerelax"):
             d.pop(k, None)
         host_key = self.host_molecule.key() if self.host_molecule else ""
         payload: list = [host_key, self.guest.key(), d]
@@ -189,6 +202,8 @@ class PlacementSpec:
             payload.append({"screen_fmax": self.screen_fmax})
         if self.optimizer != DEFAULT_OPTIMIZER:
             payload.append({"optimizer": self.optimizer})
+        if self.prerelax is not None:
+            payload.append({"prerelax": self.prerelax})
         if "open_metal" in self.sites:  # metal-bound poses (since 2026-11-25) sampled there
             payload.append({"open_metal": "metal-bound"})
         return content_hash(payload, sort_keys=True, default=str)
@@ -206,6 +221,8 @@ class PlacementSpec:
             d["screen_fmax"] = self.screen_fmax
         if self.optimizer != DEFAULT_OPTIMIZER:
             d["optimizer"] = self.optimizer
+        if self.prerelax is not None:
+            d["prerelax"] = self.prerelax
         return d
 
     @classmethod
@@ -216,7 +233,7 @@ class PlacementSpec:
                    Molecule.from_dict(d["host_molecule"]) if d.get("host_molecule") else None,
                    tuple(Part.from_dict(p) for p in d.get("guest_parts", ())),
                    d.get("mode", "place"), d.get("separation", 0.0), d.get("screen_fmax"),
-                   d.get("optimizer", DEFAULT_OPTIMIZER))
+                   d.get("optimizer", DEFAULT_OPTIMIZER), d.get("prerelax"))
 
     def parts(self) -> tuple[Part, ...]:
         """The parts of a placed complex: the host, then the guest's (host atoms first)."""

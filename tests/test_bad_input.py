@@ -175,6 +175,8 @@ API_CASES = {  # (call, field named, words in the message); refused before any h
                           "dict"),
     "unknown optimizer": (lambda sc: sc.place("PVDF-HFP", "Li+", optimizer="lbfgs"),
                           "optimizer", "unknown optimizer 'lbfgs'; use one of bfgs, tric"),
+    "unknown pre-relaxation": (lambda sc: sc.place("PVDF-HFP", "Li+", prerelax="uff"),
+                               "prerelax", "unknown pre-relaxation 'uff'; use one of gfn-ff"),
     "host option of the wrong type": (lambda sc: sc.place("PVDF-HFP", "Li+", units="two"),
                                       "units", "must be an integer, got 'two'"),
 }

@@ -655,3 +655,55 @@ def test_a_run_says_which_calculation_resumes_from_a_checkpoint(tmp_path):
     aged = cli("doctor", "--db", db, "--repair", cwd=tmp_path, env=env)
     assert "0-0.chk: SCF checkpoint untouched for 40 days -> removed" in aged.stdout
     assert not old.path.exists()
+
+
+ORPHAN_SCRIPT = """
+import os, sys, time
+from screening.processes import spawn_pool
+
+def work(path):
+    open(path, "w").write(str(os.getpid()))
+    time.sleep(120)
+
+if __name__ == "__main__":
+    with spawn_pool(1) as pool:
+        pool.submit(work, sys.argv[1])
+        time.sleep(120)
+"""
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (a zombie, dead but not yet reaped, does not)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_pool_workers_end_when_their_parent_is_killed(tmp_path):
+    """A pool worker (a single point, a pose relaxation) whose parent gets SIGTERM (a scheduler's
+    wall-time limit, kill) ends too: an orphan would hold its checkpoint's lock and compute for
+    nobody."""
+    import signal
+
+    script, pid_file = tmp_path / "pool.py", tmp_path / "worker.pid"
+    script.write_text(ORPHAN_SCRIPT)
+    parent = subprocess.Popen([sys.executable, str(script), str(pid_file)], cwd=ROOT)
+    try:
+        deadline = time.time() + 60
+        while not (pid_file.exists() and pid_file.read_text()) and time.time() < deadline:
+            time.sleep(0.2)
+        worker = int(pid_file.read_text())
+        assert _alive(worker)
+        parent.send_signal(signal.SIGTERM)
+        parent.wait(timeout=30)
+        deadline = time.time() + 20
+        while _alive(worker) and time.time() < deadline:
+            time.sleep(0.2)
+        assert not _alive(worker), "the pool worker outlived its parent"
+    finally:
+        parent.kill()
+        if pid_file.exists() and pid_file.read_text() and _alive(int(pid_file.read_text())):
+            os.kill(int(pid_file.read_text()), signal.SIGKILL)

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from screening.engines.gfnff import gfnff_missing
 from screening.errors import InputError
 from screening.hosts import get_host
 from screening.geometry import bond_graph, vdw_radius
@@ -263,6 +264,100 @@ def test_unknown_optimizer_is_refused(workdir):
 
     with pytest.raises(ValueError, match="unknown optimizer 'fire'"):  # no silent BFGS
         xtb_relaxed(get_species("Li+").molecule(), optimizer="fire")
+
+
+needs_xtb = pytest.mark.skipif(gfnff_missing() is not None, reason=str(gfnff_missing()))
+
+
+@needs_xtb
+def test_gfnff_prerelaxation_is_quiet_repeatable_and_holds_frozen_atoms(tmp_path, monkeypatch,
+                                                                       capfd):
+    """GFN-FF relaxes a TFSI⁻ stretched by 4 % on a held CH₃CHF₂ back to its bond lengths (host
+    atoms exactly still, the anion's bonds kept), with the charge on the anion (which changes
+    the result),
+    gives the same geometry with one worker or two, prints nothing and leaves no topology file
+    behind; a molecule it cannot take (atoms on top of each other) comes back as a reason."""
+    from screening.engines.gfnff import ff_relax_all
+
+    monkeypatch.chdir(tmp_path)
+    host = get_host("PVDF-HFP", units=1, hfp_units=0)
+    tfsi = get_species("TFSI-").molecule()
+    pose = place(host, tfsi, ["F"], n_poses=1, keep=1, seed=3, relax=False)[0].molecule
+    n = host.molecule.natoms
+    held, anion = list(range(n)), range(n, pose.natoms)
+    pos = np.asarray(pose.positions, dtype=float)
+    centre = pos[n:].mean(axis=0)
+    stretched = np.r_[pos[:n], centre + 1.04 * (pos[n:] - centre)]
+    pushed = pose.__class__.from_arrays(pose.symbols, stretched, pose.charge, pose.multiplicity)
+    one = ff_relax_all([pushed, pushed], held, workers=1, charged=anion)
+    two = ff_relax_all([pushed], held, workers=2, charged=anion)
+    host_charged, = ff_relax_all([pushed], held)
+    got, was = np.asarray(one[0].positions), np.asarray(pushed.positions)
+    assert np.array_equal(got, np.asarray(one[1].positions))
+    assert np.array_equal(got, np.asarray(two[0].positions))
+    assert np.array_equal(got[held], was[held])
+    graph = bond_graph(tfsi.symbols, pos[n:])
+    assert bond_graph(tfsi.symbols, got[n:]) == graph
+
+    def bond_lengths(xyz: np.ndarray) -> np.ndarray:
+        return np.array([np.linalg.norm(xyz[i] - xyz[j]) for i in range(len(xyz))
+                         for j in graph[i] if j > i])
+
+    ref = bond_lengths(pos[n:])  # the library's GFN2-xTB TFSI⁻
+    before, after = (np.abs(bond_lengths(x[n:]) - ref) for x in (was, got))
+    assert after.mean() < 0.5 * before.mean()
+    assert after.max() < 0.05  # Å: GFN-FF's S=O and S-N sit up to 0.04 Å longer than GFN2-xTB's
+    assert not np.allclose(got, np.asarray(host_charged.positions), atol=1e-3)
+    assert list(tmp_path.iterdir()) == []
+    assert capfd.readouterr().out == ""
+    piled = pose.__class__.from_arrays(["O", "O"], [[0, 0, 0], [0, 0, 0.0]], 0, 1)
+    failed, = ff_relax_all([piled], None)
+    assert isinstance(failed, str) and failed.startswith("GFN-FF failed")
+
+
+@needs_xtb
+def test_gfnff_prerelaxed_search_ranks_no_higher_than_the_plain_one():
+    """Placing with ``prerelax="gfn-ff"`` says so, ends at the ranking threshold and finds a
+    best pose no higher (GFN2-xTB) than the search without it; its key differs only then."""
+    from dataclasses import replace
+
+    from screening.engines.xtb import xtb_energy
+    from screening.placement import RANK_FMAX
+    from screening.specs import PlacementSpec
+
+    host = get_host("PVDF-HFP", units=1, hfp_units=0)
+    pc = get_species("PC").molecule()
+    lines: list[str] = []
+    ff = place(host, pc, ["F"], n_poses=3, keep=1, seed=3, prerelax="gfn-ff",
+               progress=lines.append)
+    plain = place(host, pc, ["F"], n_poses=3, keep=1, seed=3)
+    assert any("pre-relaxing 3 candidate poses with GFN-FF" in line for line in lines), lines
+    assert ff[0].xtb_eV < plain[0].xtb_eV + 0.05
+    _, grad = xtb_energy(ff[0].molecule, gradient=True)
+    assert (np.linalg.norm(grad, axis=1) * 51.422).max() <= RANK_FMAX * 1.01  # eV/Å
+    spec = PlacementSpec("PVDF-HFP", (("units", 1),), pc, ("F",), host_molecule=host.molecule)
+    pre = replace(spec, prerelax="gfn-ff")
+    assert "prerelax" not in spec.to_dict() and pre.key() != spec.key()
+    assert PlacementSpec.from_dict(pre.to_dict()).key() == pre.key()
+
+
+@needs_xtb
+@pytest.mark.parametrize("extra, words", [
+    (", prerelax: uff", r"prerelax: unknown pre-relaxation 'uff'; use one of gfn-ff"),
+    (", prerelax: gfn-ff, relax: false", r"prerelax: prerelax needs relaxed poses"),
+    (", prerelax: gfn-ff", r"prerelax: GFN-FF pulls a bare ion onto the host"),
+    (", prerelax: gfn-ff", r"prerelax: GFN-FF gives the whole charge to one molecule; this "
+                           r"complex has 2 charged ones \(charges \+1, -1\)"),
+])
+def test_bad_prerelaxation_is_refused(workdir, extra, words):
+    from screening.campaign import load_campaign
+
+    text = campaign_text(extra)
+    if "2 charged" in words:
+        text = text.replace("guest: Li+", "guests: [Li+, TFSI-]")
+    (workdir / "p.yaml").write_text(text)
+    with pytest.raises(InputError, match=r"p.yaml:\d+: quantities\[0\]\." + words):
+        load_campaign(workdir / "p.yaml", check_only=True)
 
 
 def test_screen_fmax_tighter_than_ranking_is_refused(workdir):

@@ -18,6 +18,7 @@ LAYERS = {
     # 1: types (data, no algorithm)
     "screening": 1, "screening.errors": 1, "screening.hashing": 1, "screening.settings": 1,
     "screening.geometry": 1, "screening.methods": 1, "screening.specs": 1, "screening.data": 1,
+    "screening.processes": 1,
     # 2: algorithms (take types, return types; never store)
     "screening.species": 2, "screening.hosts": 2, "screening.placement": 2,
     "screening.hops": 2, "screening.engines": 2, "screening.neb": 2, "screening.quantities": 2,

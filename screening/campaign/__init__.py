@@ -48,7 +48,8 @@ Schema (see ``workflows/quickstart.yaml`` for a worked example)::
       - {name: ..., kind: binding,      # a guest placed in a host (screening.placement)
          host: CC3,                     # library host, or {name: HKUST-1, cluster: paddlewheel}
          guest: TFSI-, sites: [endo, window], poses: 8, keep: 3, seed: 7, relax: true,
-         screen_fmax: 0.3}              # optional: all poses to 0.3 eV/Å, the best 2×keep on
+         screen_fmax: 0.3,              # optional: all poses to 0.3 eV/Å, the best 2×keep on
+         prerelax: gfn-ff}              # optional: every candidate relaxed with GFN-FF first
       - {name: ..., kind: binding,      # several guests placed together, fragments by role
          host: {name: HKUST-1, cluster: paddlewheel}, guests: [Li+, TFSI-, PC, PC],
          sites: open_metal, split: [Li+]}   # Li+ against everything else

@@ -286,7 +286,7 @@ class Entry:
 
 HOP_KEYS = frozenset({"path_type", "from", "to", "active_radius", "carve", "prerelax"})
 PLACEMENT_KEYS = frozenset({"host", "guest", "guests", "split", "sites", "poses", "keep",
-                            "seed", "relax", "screen_fmax", "optimizer"})
+                            "seed", "relax", "screen_fmax", "optimizer", "prerelax"})
 SALT_KEYS = frozenset({"host", "salt", "separation", "sites", "contact_sites", "poses", "seed"})
 COMMON_KEYS = frozenset({"name", "kind", "description", "paper", "tiers"})
 HOST_OPTIONS = {"cluster": str, "nodes": int, "centre": str, "multiplicity": int, "units": int,
@@ -404,13 +404,14 @@ def load_placement(e: Entry) -> Placement:
         sample_poses(host, guest, sites, 1, counts["seed"])
     except InputError as exc:
         raise e.error(exc.message, "guests" if "guests" in q else "guest") from None
+    prerelax = load_prerelax(e, relax, host.molecule, guest, parts)
     # only once the guest fits: poses are GFN2-xTB geometries, so is the guest's reference
     if relax:
         guest = e.resolver.guest_reference(guest, label)
     spec = PlacementSpec(hname, tuple(sorted(opts.items())), guest, tuple(sites),
                          counts["poses"], counts["keep"], counts["seed"], relax,
                          host_molecule=host.molecule, guest_parts=parts,
-                         screen_fmax=screen_fmax, optimizer=optimizer)
+                         screen_fmax=screen_fmax, optimizer=optimizer, prerelax=prerelax)
     return Placement(e.name, spec, e.counterpoise, e.description, e.kind, split)
 
 
@@ -422,6 +423,24 @@ def load_optimizer(e: Entry) -> str:
     problem = unknown_optimizer(v)
     if problem:
         raise e.error(problem, "optimizer")
+    return v
+
+
+def load_prerelax(e: Entry, relax: bool, host: Molecule, guest: Molecule,
+                  parts: tuple[Part, ...]) -> str | None:
+    """``prerelax:`` a force field that relaxes every candidate pose before GFN2-xTB does
+    (``gfn-ff``); absent: none. Refused without relaxation, where its package cannot be
+    imported here, or where it cannot hold the complex's charges."""
+    from ..engines.gfnff import charge_problem, prerelax_problem
+
+    if "prerelax" not in e.q:
+        return None
+    v = e.q["prerelax"]
+    problem = prerelax_problem(v) or (
+        None if relax else "prerelax needs relaxed poses; it does nothing with relax: false"
+    ) or charge_problem(host, guest, parts)
+    if problem:
+        raise e.error(problem, "prerelax")
     return v
 
 

@@ -115,11 +115,9 @@ def relax_all(molecules: list[Molecule], fmax: float, steps: int, fixed: list[in
     tasks = [(m, fmax, steps, fixed, relax, optimizer) for m in molecules]
     if workers <= 1 or len(tasks) <= 1:
         return [_relax_one(t) for t in tasks]
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
+    from ..processes import spawn_pool
 
-    with ProcessPoolExecutor(min(workers, len(tasks)),
-                             mp_context=multiprocessing.get_context("spawn")) as pool:
+    with spawn_pool(min(workers, len(tasks))) as pool:
         return list(pool.map(_relax_one, tasks))
 
 

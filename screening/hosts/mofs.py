@@ -30,7 +30,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..geometry import Molecule
-from ..geometry import bond_graph
+from ..geometry import bond_graph, connected_components
 from ..specs import Host, Site
 from .analysis import enclosure, surface_and_donor_sites
 
@@ -163,7 +163,7 @@ def carve(structure, centre_frac, n_nodes: int, metal_charge: dict,
     chosen = sorted(range(len(nodes)), key=lambda k: (round(dist[k], 3), k))[:n_nodes]
     kept_metals = {i for k in chosen for i in nodes[k]}
     organic = [set(g) - set(metals) for g in graph]
-    linkers = _components(organic, [i for i in range(len(syms)) if i not in metals])
+    linkers = connected_components(organic, [i for i in range(len(syms)) if i not in metals])
     kept_linkers = [c for c in linkers if any(graph[i] & kept_metals for i in c)]
     keep = set(kept_metals).union(*kept_linkers) if kept_linkers else set(kept_metals)
     lost = {i: [m for m in graph[i] if m in metals and m not in kept_metals] for i in keep}
@@ -259,22 +259,6 @@ def _metal_nodes(pos: np.ndarray, metals: list[int]) -> list[list[int]]:
         else:
             groups.append([i])
     return groups
-
-
-def _components(graph: list[set[int]], atoms: list[int]) -> list[set[int]]:
-    """Connected components of ``graph`` restricted to ``atoms``."""
-    todo, out = set(atoms), []
-    while todo:
-        stack, comp = [todo.pop()], set()
-        while stack:
-            i = stack.pop()
-            comp.add(i)
-            for j in graph[i]:
-                if j in todo:
-                    todo.discard(j)
-                    stack.append(j)
-        out.append(comp)
-    return out
 
 
 def _formula(symbols: list[str]) -> str:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from pathlib import Path
 from typing import Callable
 
@@ -29,6 +29,7 @@ from ..engines.checkpoint import ScfCheckpoint
 from ..geometry import Molecule
 from ..methods import Method
 from ..settings import Settings, current_settings, use_settings
+from ..processes import spawn_pool
 from ..store import ResultStore
 from .launchpad import DEFAULT_STORE, embedded_launchpad, flush, lock_store
 
@@ -63,10 +64,8 @@ def _precompute(todo: list, db: str, workers: int, progress: Progress,
     """Compute the pending energies in a pool of ``workers`` processes, CPU threads shared out
     among them (unless the settings fix the threads per worker).
 
-    The workers are spawned, not forked: a process forked after OpenMP has run in its parent
-    (tblite's GFN2-xTB relaxes poses there) hangs in its first OpenMP region."""
-    import multiprocessing
-
+    The workers are spawned (:func:`screening.processes.spawn_pool`) and end with this
+    process."""
     cores = os.cpu_count() or 1
     threads = settings.threads or max(1, cores // workers)
     if workers * threads > cores:
@@ -83,7 +82,7 @@ def _precompute(todo: list, db: str, workers: int, progress: Progress,
             progress(_start_line(m, method, labels["job"], settings))
 
     done = 0
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+    with spawn_pool(workers) as pool:
         futures = {pool.submit(_pool_worker, m, method, db, labels, worker_settings): labels
                    for m, method, labels in ordered}
         for i in range(workers):
