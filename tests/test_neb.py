@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import signal
 import subprocess
 import sys
@@ -100,6 +101,9 @@ def test_killed_neb_resumes_from_saved_band(tmp_path, saddle_barrier):
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert states, "the band was never saved"
+    first = proc.stdout.read().decode()  # the endpoints' DFT single points, each announced
+    assert re.search(r"started .* :: initial \(4 atoms\) at \d\d:\d\d:\d\d", first), first
+    assert re.search(r":: final: E = -56\.\d{8} Eh \(\d+\.\d s\)", first), first
     again = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True,
                            timeout=600)
     assert again.returncode == 0, again.stdout + again.stderr

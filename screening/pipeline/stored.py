@@ -46,9 +46,19 @@ def compute_path(spec: PathSpec, method: Method, store: ResultStore, workdir: st
     if found is not None:
         return PathResult.from_dict(found)
     labels = labels or {}
+    say = progress or (lambda _m: None)
 
     def energy(mol: Molecule, job: str) -> float:
-        return store.energy_of(mol, method, {**labels, "job": job}, settings)[0].energy
+        """``mol``'s energy (Hartree) from the store; one computed here is announced as it
+        starts and ends, since a band's DFT single points can take an hour each."""
+        fresh = store.get(mol, method) is None
+        if fresh:
+            say(f"  started {job} ({mol.natoms} atoms) at {time.strftime('%H:%M:%S')}")
+        t0 = time.perf_counter()
+        rec = store.energy_of(mol, method, {**labels, "job": job}, settings)[0]
+        if fresh:
+            say(f"  {job}: E = {rec.energy:.8f} Eh ({time.perf_counter() - t0:.1f} s)")
+        return rec.energy
 
     result = run_path(spec, method, workdir, energy, progress, settings)
     store.put_path(result, spec, method, labels)
