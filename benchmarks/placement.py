@@ -7,6 +7,8 @@
         --relax-poses 12 --workers 2 --optimizer tric
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/placement.py --skip-builds --skip-serial \
         --relax-poses 12 --workers 2 --prerelax gfn-ff [--screen-fmax 0.3]
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/placement.py --skip-builds --skip-serial \
+        --relax-poses 12 --workers 2 --screen gfn-ff
 
 Prints: seconds to build each host from code (cages: stk assembly + site analysis, without the
 GFN2-xTB relaxation that the cache holds; MOF clusters: cell + carving; oligomers from cache),
@@ -14,9 +16,11 @@ rigid clash-filtered candidate poses per minute at CC3's endo/window/exo sites, 
 relaxed-and-ranked poses per minute: one after another (unless ``--skip-serial``), ``--workers
 N`` side by side, (``--screen-fmax F``) N side by side through the funnel and (``--optimizer
 tric``) N side by side relaxed by geomeTRIC instead of BFGS, (``--prerelax gfn-ff``) N side by
-side pre-relaxed with GFN-FF (and, with ``--screen-fmax``, through the funnel too), each with
-its rate relative to the first and whether its top 3 are the first's (guest RMSD < 0.5 Å, rank
-by rank).
+side pre-relaxed with GFN-FF (and, with ``--screen-fmax``, through the funnel too), (``--screen
+gfn-ff``) N side by side through the force-field funnel (every candidate relaxed with GFN-FF and
+scored by a GFN2-xTB single point, the best 2 × keep relaxed with GFN2-xTB), each with its rate
+relative to the first and whether its top 3 are the first's (guest RMSD < 0.5 Å, rank by
+rank).
 """
 
 from __future__ import annotations
@@ -37,6 +41,8 @@ def main() -> None:
     ap.add_argument("--screen-fmax", type=float, help="also the funnel at this threshold")
     ap.add_argument("--optimizer", choices=["tric"], help="also N side by side with geomeTRIC")
     ap.add_argument("--prerelax", choices=["gfn-ff"], help="also N side by side pre-relaxed")
+    ap.add_argument("--screen", choices=["gfn-ff"],
+                    help="also N side by side through the force-field funnel")
     args = ap.parse_args()
     from screening.settings import current_settings, use_settings
     from screening.hosts import get_host
@@ -56,28 +62,31 @@ def main() -> None:
     sites = ["endo", "window", "exo"] if args.relax_poses >= 6 else ["endo", "window"]
     per_site = max(1, args.relax_poses // len(sites))
     k = per_site * len(sites)
-    runs = [] if args.skip_serial else [("one after another", 1, None, "bfgs", None)]
+    runs = [] if args.skip_serial else [("one after another", 1, {})]
     if args.workers > 1 or args.skip_serial:
-        runs.append((f"{args.workers} side by side", args.workers, None, "bfgs", None))
+        runs.append((f"{args.workers} side by side", args.workers, {}))
     if args.screen_fmax:
         runs.append((f"{args.workers} side by side, funnel {args.screen_fmax} eV/Å",
-                     args.workers, args.screen_fmax, "bfgs", None))
+                     args.workers, {"screen_fmax": args.screen_fmax}))
     if args.optimizer:
-        runs.append((f"{args.workers} side by side, {args.optimizer}", args.workers, None,
-                      args.optimizer, None))
+        runs.append((f"{args.workers} side by side, {args.optimizer}", args.workers,
+                     {"optimizer": args.optimizer}))
     if args.prerelax:
-        runs.append((f"{args.workers} side by side, {args.prerelax} first", args.workers, None,
-                     "bfgs", args.prerelax))
+        runs.append((f"{args.workers} side by side, {args.prerelax} first", args.workers,
+                     {"prerelax": args.prerelax}))
         if args.screen_fmax:
             runs.append((f"{args.workers} side by side, {args.prerelax} first, funnel "
-                         f"{args.screen_fmax} eV/Å", args.workers, args.screen_fmax, "bfgs",
-                         args.prerelax))
+                         f"{args.screen_fmax} eV/Å", args.workers,
+                         {"screen_fmax": args.screen_fmax, "prerelax": args.prerelax}))
+    if args.screen:
+        runs.append((f"{args.workers} side by side, {args.screen} funnel", args.workers,
+                     {"screen": args.screen}))
     first = None
-    for label, workers, screen, optimizer, prerelax in runs:
+    for label, workers, search in runs:
         t = time.perf_counter()
         with use_settings(current_settings().replace(workers=workers)):
             poses = place(cc3, tfsi, sites, n_poses=per_site, keep=3, seed=7, progress=print,
-                          screen_fmax=screen, optimizer=optimizer, prerelax=prerelax)
+                          **search)
         dt = time.perf_counter() - t
         rate = 60 * k / dt
         print(f"CC3 ⊃ TFSI⁻ GFN2-xTB relaxed + ranked, {label}: {k} poses in {dt:.0f} s = "

@@ -97,18 +97,20 @@ def _with_roles(mol: Molecule, parts) -> Atoms:
 
 def place(host: str, guest: str | list[str], sites: list[str] | None = None, poses: int = 8,
           keep: int = 3, seed: int = 7, screen_fmax: float | None = None,
-          optimizer: str = DEFAULT_OPTIMIZER, prerelax: str | None = None, **host_options
-          ) -> list[Atoms]:
+          optimizer: str = DEFAULT_OPTIMIZER, prerelax: str | None = None,
+          screen: str | None = None, **host_options) -> list[Atoms]:
     """The ``keep`` best distinct GFN2-xTB-ranked poses of library species ``guest`` (or of
     several, ``guest=["Li+", "TFSI-", "PC"]``, placed together as one cluster) in library host
     ``host``, best first (host atoms first; ``info`` holds site, rank, charge and the roles of
     every part: host, ion, counter-ion, solvent, guest). ``screen_fmax`` (eV/Å): relax all
     candidates only that far, and only the best ``2 × keep`` to the ranking threshold.
     ``optimizer``: ``"bfgs"`` or ``"tric"`` (geomeTRIC), how each pose is relaxed.
-    ``prerelax="gfn-ff"``: every candidate relaxed with the GFN-FF force field first."""
+    ``prerelax="gfn-ff"``: every candidate relaxed with the GFN-FF force field first.
+    ``screen="gfn-ff"``: a funnel whose first stage is GFN-FF (every candidate relaxed with it
+    and scored by a GFN2-xTB single point; the best ``2 × keep`` relaxed with GFN2-xTB)."""
     from .complexes import guest_cluster
     from .engines.gfnff import prerelax_problem
-    from .specs import unknown_optimizer
+    from .specs import screen_conflict, unknown_optimizer
     from .hosts import get_host
     from .placement import place as place_poses
     from .specs import Part
@@ -119,10 +121,13 @@ def place(host: str, guest: str | list[str], sites: list[str] | None = None, pos
     problem = unknown_optimizer(optimizer)
     if problem:
         raise InputError(problem, field="optimizer")
-    if prerelax is not None:
-        problem = prerelax_problem(prerelax)
+    for field, value in (("prerelax", prerelax), ("screen", screen)):
+        problem = None if value is None else prerelax_problem(value)
         if problem:
-            raise InputError(problem, field="prerelax")
+            raise InputError(problem, field=field)
+    problem = screen_conflict(screen, screen_fmax, prerelax)
+    if problem:
+        raise InputError(problem, field="screen")
     h = get_host(host, **host_options)
     cluster, parts = guest_cluster([get_species(n).molecule() for n in names], seed)
     n = h.molecule.natoms
@@ -131,7 +136,7 @@ def place(host: str, guest: str | list[str], sites: list[str] | None = None, pos
     out = []
     for p in place_poses(h, cluster, sites or (["endo"] if "endo" in h.sites else ["exo"]),
                          poses, keep, seed, screen_fmax=screen_fmax, optimizer=optimizer,
-                         prerelax=prerelax, guest_parts=parts):
+                         prerelax=prerelax, guest_parts=parts, screen=screen):
         atoms = _with_roles(p.molecule, all_parts)
         atoms.info.update(site=p.final_site, rank=p.rank, host_atoms=p.host_atoms)
         out.append(atoms)

@@ -522,4 +522,4 @@ def run_placement(spec: PlacementSpec, host: Host, progress: Progress | None = N
         host = replace(host, frozen=True)
     return place(host, spec.guest, spec.sites, spec.n_poses, spec.keep, spec.seed, spec.relax,
                  spec.rmsd_threshold, progress, spec.screen_fmax, spec.optimizer,
-                 spec.prerelax, spec.guest_parts)
+                 spec.prerelax, spec.guest_parts, spec.screen)

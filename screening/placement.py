@@ -203,30 +203,34 @@ def place(host: Host, guest: Molecule, sites: list[str] | tuple[str, ...], n_pos
           keep: int = 3, seed: int = 7, relax: bool = True, rmsd_threshold: float = 0.5,
           progress: Callable[[str], None] | None = None,
           screen_fmax: float | None = None, optimizer: str = DEFAULT_OPTIMIZER,
-          prerelax: str | None = None, guest_parts: tuple[Part, ...] = ()) -> list[Pose]:
+          prerelax: str | None = None, guest_parts: tuple[Part, ...] = (),
+          screen: str | None = None) -> list[Pose]:
     """The ``keep`` best distinct poses of ``guest`` at ``sites`` of ``host``, ranked by GFN2-xTB.
 
     The complex's charge is the sum of host and guest charges; its multiplicity, with all
     unpaired electrons parallel, host + guest − 1. Host atoms stay fixed if ``host.frozen``.
-    Every pose kept is relaxed to ``RANK_FMAX``. With ``screen_fmax`` (eV/Å, looser) and more
-    than ``2 × keep`` candidates, a funnel: all are relaxed only to ``screen_fmax``, and the best
-    ``2 × keep`` distinct ones are relaxed on to ``RANK_FMAX`` and ranked. ``optimizer``: how
-    each relaxation steps (:data:`~screening.specs.OPTIMIZERS`). ``prerelax="gfn-ff"``: every
-    candidate is first relaxed with the GFN-FF force field (:mod:`screening.engines.gfnff`), and
-    GFN2-xTB starts from there (a candidate GFN-FF fails on keeps its rigid start);
-    ``guest_parts``: the molecules of a guest made of several, whose charges GFN-FF needs.
+    Every pose kept is relaxed to ``RANK_FMAX``. With more than ``2 × keep`` candidates and a
+    funnel's first stage, ``screen_fmax`` (eV/Å, looser: every candidate relaxed with GFN2-xTB
+    only that far) or ``screen="gfn-ff"`` (every candidate relaxed with the GFN-FF force field
+    and scored by a GFN2-xTB single point there), the best ``2 × keep`` distinct ones of that
+    stage are relaxed on to ``RANK_FMAX`` and ranked. ``optimizer``: how each relaxation steps
+    (:data:`~screening.specs.OPTIMIZERS`). ``prerelax="gfn-ff"``: every candidate is first
+    relaxed with GFN-FF (:mod:`screening.engines.gfnff`), and GFN2-xTB starts from there (a
+    candidate GFN-FF fails on keeps its rigid start); ``guest_parts``: the molecules of a guest
+    made of several, whose charges GFN-FF needs.
     """
     say = progress or (lambda _m: None)
     hm = host.molecule
     charge, mult = combined_charge_multiplicity(hm, guest)
     n = hm.natoms
     fixed = list(range(n)) if host.frozen else []
-    if relax and prerelax is not None:
+    force_field = prerelax or screen
+    if relax and force_field is not None:
         from .engines.gfnff import charge_problem, prerelax_problem
 
-        problem = prerelax_problem(prerelax) or charge_problem(hm, guest, guest_parts)
+        problem = prerelax_problem(force_field) or charge_problem(hm, guest, guest_parts)
         if problem:
-            raise InputError(problem, field="prerelax")
+            raise InputError(problem, field="prerelax" if prerelax else "screen")
     candidates = sample_poses(host, guest, sites, n_poses, seed)
     parts = [range(n), range(n, n + guest.natoms)]
     bonding = _fragment_graphs(Molecule.from_arrays(
@@ -239,17 +243,20 @@ def place(host: Host, guest: Molecule, sites: list[str] | tuple[str, ...], n_pos
         start.validate(start.name)
         starts.append(start)
     workers = current_settings().workers
-    funnel = relax and screen_fmax is not None and len(starts) > 2 * keep
-    fmax = screen_fmax if funnel else RANK_FMAX
-    if relax and prerelax is not None:
+    funnel = relax and (screen_fmax is not None or screen is not None) and len(starts) > 2 * keep
+    fmax = screen_fmax if funnel and screen_fmax is not None else RANK_FMAX
+    if relax and (prerelax is not None or (funnel and screen is not None)):
         starts = _prerelaxed(starts, fixed, workers, guest, guest_parts, say)
     if workers > 1 and len(starts) > 1:
         say(f"  relaxing {len(starts)} candidate poses, {min(workers, len(starts))} at a time")
     if funnel:
-        say(f"  funnel: {len(starts)} candidates to {fmax} eV/Å first")
+        say(f"  funnel: {len(starts)} candidates "
+            + (f"to {fmax} eV/Å first" if screen is None else
+               "scored by GFN2-xTB single points at their GFN-FF geometries first"))
     relaxing = dict(fixed=fixed, relax=relax, workers=workers, bonding=bonding, say=say,
                     optimizer=optimizer)
-    poses = _relaxed_ranked(host, starts, [(c[0], c[2]) for c in candidates], fmax, **relaxing)
+    first = dict(relaxing, relax=False) if funnel and screen is not None else relaxing
+    poses = _relaxed_ranked(host, starts, [(c[0], c[2]) for c in candidates], fmax, **first)
     if funnel:
         shortlist = _distinct(poses, rmsd_threshold)[:2 * keep]
         say(f"  funnel: the {len(shortlist)} best distinct of {len(poses)} on to "

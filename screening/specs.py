@@ -38,14 +38,26 @@ def unknown_optimizer(name: object) -> str | None:
 
 
 PRERELAXERS = ("gfn-ff",)
-"""Force fields that may pre-relax placed poses before GFN2-xTB relaxes and ranks them:
-GFN-FF (:mod:`screening.engines.gfnff`)."""
+"""Force fields that may pre-relax placed poses before GFN2-xTB relaxes and ranks them
+(``prerelax``), or be a funnel's first stage (``screen``): GFN-FF
+(:mod:`screening.engines.gfnff`)."""
 
 
 def unknown_prerelaxer(name: object) -> str | None:
     """What is wrong with ``name`` as one of :data:`PRERELAXERS`; None if it is one."""
     return None if name in PRERELAXERS else \
-        f"unknown pre-relaxation {name!r}; use one of {', '.join(PRERELAXERS)}"
+        f"unknown force field {name!r}; use one of {', '.join(PRERELAXERS)}"
+
+
+def screen_conflict(screen: str | None, screen_fmax: float | None, prerelax: str | None
+                    ) -> str | None:
+    """Why a force-field funnel ``screen`` cannot go with ``screen_fmax`` (another first stage)
+    or ``prerelax`` (which it already does); None if it can or is not set."""
+    clash = "screen_fmax" if screen_fmax is not None else "prerelax" if prerelax else None
+    if screen is None or clash is None:
+        return None
+    return (f"screen: {screen} is the funnel's first stage and relaxes every candidate with "
+            f"{screen}; drop {clash}")
 
 
 # --- hosts -------------------------------------------------------------------------------------
@@ -181,17 +193,19 @@ class PlacementSpec:
     screen_fmax: float | None = None
     optimizer: str = DEFAULT_OPTIMIZER
     prerelax: str | None = None
+    screen: str | None = None
 
     def key(self) -> str:
         """Content hash: host geometry, guest, sites and sampling settings (the guest's parts,
         mode and separation only where they differ from a single placed guest, the funnel's
         ``screen_fmax`` only where set, the optimizer only where it is not BFGS, the force-field
-        pre-relaxation only where set, a mark of the metal-bound poses only where a site is
-        ``open_metal``)."""
+        pre-relaxation and the force-field funnel only where set, a mark of the metal-bound poses
+        only where a site is ``open_metal``)."""
         d = self.to_dict()
         d.pop("host_molecule")
         d.pop("guest")
-        for k in ("guest_parts", "mode", "separation", "screen_fmax", "optimizer", "prerelax"):
+        for k in ("guest_parts", "mode", "separation", "screen_fmax", "optimizer", "prerelax",
+                  "screen"):
             d.pop(k, None)
         host_key = self.host_molecule.key() if self.host_molecule else ""
         payload: list = [host_key, self.guest.key(), d]
@@ -204,6 +218,8 @@ class PlacementSpec:
             payload.append({"optimizer": self.optimizer})
         if self.prerelax is not None:
             payload.append({"prerelax": self.prerelax})
+        if self.screen is not None:
+            payload.append({"screen": self.screen})
         if "open_metal" in self.sites:  # metal-bound poses (since 2026-11-25) sampled there
             payload.append({"open_metal": "metal-bound"})
         return content_hash(payload, sort_keys=True, default=str)
@@ -223,6 +239,8 @@ class PlacementSpec:
             d["optimizer"] = self.optimizer
         if self.prerelax is not None:
             d["prerelax"] = self.prerelax
+        if self.screen is not None:
+            d["screen"] = self.screen
         return d
 
     @classmethod
@@ -233,7 +251,7 @@ class PlacementSpec:
                    Molecule.from_dict(d["host_molecule"]) if d.get("host_molecule") else None,
                    tuple(Part.from_dict(p) for p in d.get("guest_parts", ())),
                    d.get("mode", "place"), d.get("separation", 0.0), d.get("screen_fmax"),
-                   d.get("optimizer", DEFAULT_OPTIMIZER), d.get("prerelax"))
+                   d.get("optimizer", DEFAULT_OPTIMIZER), d.get("prerelax"), d.get("screen"))
 
     def parts(self) -> tuple[Part, ...]:
         """The parts of a placed complex: the host, then the guest's (host atoms first)."""

@@ -176,7 +176,12 @@ API_CASES = {  # (call, field named, words in the message); refused before any h
     "unknown optimizer": (lambda sc: sc.place("PVDF-HFP", "Li+", optimizer="lbfgs"),
                           "optimizer", "unknown optimizer 'lbfgs'; use one of bfgs, tric"),
     "unknown pre-relaxation": (lambda sc: sc.place("PVDF-HFP", "Li+", prerelax="uff"),
-                               "prerelax", "unknown pre-relaxation 'uff'; use one of gfn-ff"),
+                               "prerelax", "unknown force field 'uff'; use one of gfn-ff"),
+    "unknown screen": (lambda sc: sc.place("PVDF-HFP", "Li+", screen="uff"),
+                       "screen", "unknown force field 'uff'; use one of gfn-ff"),
+    "two funnels": (lambda sc: sc.place("PVDF-HFP", "PC", screen="gfn-ff", screen_fmax=0.3),
+                    "screen", "screen: gfn-ff is the funnel's first stage and relaxes every "
+                              "candidate with gfn-ff; drop screen_fmax"),
     "host option of the wrong type": (lambda sc: sc.place("PVDF-HFP", "Li+", units="two"),
                                       "units", "must be an integer, got 'two'"),
 }

@@ -316,9 +316,17 @@ def test_gfnff_prerelaxation_is_quiet_repeatable_and_holds_frozen_atoms(tmp_path
 
 
 @needs_xtb
-def test_gfnff_prerelaxed_search_ranks_no_higher_than_the_plain_one():
-    """Placing with ``prerelax="gfn-ff"`` says so, ends at the ranking threshold and finds a
-    best pose no higher (GFN2-xTB) than the search without it; its key differs only then."""
+@pytest.mark.parametrize("option, candidates, says, ranked", [
+    ("prerelax", 3, "pre-relaxing 3 candidate poses with GFN-FF", 3),
+    ("screen", 4, "4 candidates scored by GFN2-xTB single points at their GFN-FF geometries",
+     4 + 2),
+])
+def test_gfnff_search_ranks_no_higher_than_the_plain_one(option, candidates, says, ranked):
+    """``prerelax="gfn-ff"``: every candidate relaxed with GFN-FF, then with GFN2-xTB.
+    ``screen="gfn-ff"``: every candidate relaxed with GFN-FF and scored by a GFN2-xTB single
+    point, and only the best 2 × keep = 2 relaxed with GFN2-xTB. Each says so, ends at the
+    ranking threshold, finds a best pose no higher (GFN2-xTB) than the search without it, and
+    changes the placement key only where it is set."""
     from dataclasses import replace
 
     from screening.engines.xtb import xtb_energy
@@ -328,23 +336,28 @@ def test_gfnff_prerelaxed_search_ranks_no_higher_than_the_plain_one():
     host = get_host("PVDF-HFP", units=1, hfp_units=0)
     pc = get_species("PC").molecule()
     lines: list[str] = []
-    ff = place(host, pc, ["F"], n_poses=3, keep=1, seed=3, prerelax="gfn-ff",
-               progress=lines.append)
-    plain = place(host, pc, ["F"], n_poses=3, keep=1, seed=3)
-    assert any("pre-relaxing 3 candidate poses with GFN-FF" in line for line in lines), lines
+    ff = place(host, pc, ["F"], n_poses=candidates, keep=1, seed=3, progress=lines.append,
+               **{option: "gfn-ff"})
+    plain = place(host, pc, ["F"], n_poses=candidates, keep=1, seed=3)
+    assert any(says in line for line in lines), lines
+    assert sum("GFN2-xTB rank energy" in line for line in lines) == ranked, lines
     assert ff[0].xtb_eV < plain[0].xtb_eV + 0.05
     _, grad = xtb_energy(ff[0].molecule, gradient=True)
     assert (np.linalg.norm(grad, axis=1) * 51.422).max() <= RANK_FMAX * 1.01  # eV/Å
     spec = PlacementSpec("PVDF-HFP", (("units", 1),), pc, ("F",), host_molecule=host.molecule)
-    pre = replace(spec, prerelax="gfn-ff")
-    assert "prerelax" not in spec.to_dict() and pre.key() != spec.key()
-    assert PlacementSpec.from_dict(pre.to_dict()).key() == pre.key()
+    searched = replace(spec, **{option: "gfn-ff"})
+    assert option not in spec.to_dict() and searched.key() != spec.key()
+    assert PlacementSpec.from_dict(searched.to_dict()).key() == searched.key()
+    assert replace(spec, prerelax="gfn-ff").key() != replace(spec, screen="gfn-ff").key()
 
 
 @needs_xtb
 @pytest.mark.parametrize("extra, words", [
-    (", prerelax: uff", r"prerelax: unknown pre-relaxation 'uff'; use one of gfn-ff"),
+    (", prerelax: uff", r"prerelax: unknown force field 'uff'; use one of gfn-ff"),
+    (", screen: uff", r"screen: unknown force field 'uff'; use one of gfn-ff"),
     (", prerelax: gfn-ff, relax: false", r"prerelax: prerelax needs relaxed poses"),
+    (", screen: gfn-ff, relax: false", r"screen: screen needs relaxed poses"),
+    (", screen: gfn-ff", r"screen: GFN-FF pulls a bare ion onto the host"),
     (", prerelax: gfn-ff", r"prerelax: GFN-FF pulls a bare ion onto the host"),
     (", prerelax: gfn-ff", r"prerelax: GFN-FF gives the whole charge to one molecule; this "
                            r"complex has 2 charged ones \(charges \+1, -1\)"),
@@ -358,6 +371,20 @@ def test_bad_prerelaxation_is_refused(workdir, extra, words):
     (workdir / "p.yaml").write_text(text)
     with pytest.raises(InputError, match=r"p.yaml:\d+: quantities\[0\]\." + words):
         load_campaign(workdir / "p.yaml", check_only=True)
+
+
+@needs_xtb
+@pytest.mark.parametrize("extra, clash", [(", screen: gfn-ff, screen_fmax: 0.3", "screen_fmax"),
+                                          (", screen: gfn-ff, prerelax: gfn-ff", "prerelax")])
+def test_force_field_funnel_beside_another_first_stage_is_refused(workdir, extra, clash):
+    """``screen: gfn-ff`` is a funnel's first stage and relaxes every candidate with GFN-FF:
+    another first stage (``screen_fmax``) or ``prerelax`` beside it is refused at its line."""
+    from screening.campaign import load_campaign
+
+    (workdir / "s.yaml").write_text(campaign_text(extra).replace("guest: Li+", "guest: PC"))
+    with pytest.raises(InputError, match=r"s.yaml:\d+: quantities\[0\]\.screen: screen: gfn-ff "
+                                         rf"is the funnel's first stage .*; drop {clash}"):
+        load_campaign(workdir / "s.yaml", check_only=True)
 
 
 def test_screen_fmax_tighter_than_ranking_is_refused(workdir):

@@ -50,6 +50,8 @@ Schema (see ``workflows/quickstart.yaml`` for a worked example)::
          guest: TFSI-, sites: [endo, window], poses: 8, keep: 3, seed: 7, relax: true,
          screen_fmax: 0.3,              # optional: all poses to 0.3 eV/Å, the best 2×keep on
          prerelax: gfn-ff}              # optional: every candidate relaxed with GFN-FF first
+                                        # (or screen: gfn-ff: all to GFN-FF, scored by GFN2-xTB
+                                        # single points, the best 2×keep relaxed with GFN2-xTB)
       - {name: ..., kind: binding,      # several guests placed together, fragments by role
          host: {name: HKUST-1, cluster: paddlewheel}, guests: [Li+, TFSI-, PC, PC],
          sites: open_metal, split: [Li+]}   # Li+ against everything else

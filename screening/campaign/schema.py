@@ -22,7 +22,7 @@ from ..quantities import (KINDS, Barrier, Binding, Desolvation, Dissociation, Fr
                           IonPairDissociation, Placement, Quantity, ReactionQuantity, Term,
                           split_fragments)
 from ..species import get_species
-from ..specs import Part, PathSpec, PlacementSpec
+from ..specs import Part, PathSpec, PlacementSpec, screen_conflict
 from .papers import Annotations, Tier, load_orderings, load_paper, quantity_tiers
 from .resolve import Resolver
 from .yamlfile import (NAME_RE, Context, YamlMap, YamlSeq, check_keys, get_flag, get_int,
@@ -286,7 +286,8 @@ class Entry:
 
 HOP_KEYS = frozenset({"path_type", "from", "to", "active_radius", "carve", "prerelax"})
 PLACEMENT_KEYS = frozenset({"host", "guest", "guests", "split", "sites", "poses", "keep",
-                            "seed", "relax", "screen_fmax", "optimizer", "prerelax"})
+                            "seed", "relax", "screen_fmax", "optimizer", "prerelax",
+                            "screen"})
 SALT_KEYS = frozenset({"host", "salt", "separation", "sites", "contact_sites", "poses", "seed"})
 COMMON_KEYS = frozenset({"name", "kind", "description", "paper", "tiers"})
 HOST_OPTIONS = {"cluster": str, "nodes": int, "centre": str, "multiplicity": int, "units": int,
@@ -404,14 +405,19 @@ def load_placement(e: Entry) -> Placement:
         sample_poses(host, guest, sites, 1, counts["seed"])
     except InputError as exc:
         raise e.error(exc.message, "guests" if "guests" in q else "guest") from None
-    prerelax = load_prerelax(e, relax, host.molecule, guest, parts)
+    prerelax = load_force_field(e, "prerelax", relax, host.molecule, guest, parts)
+    screen = load_force_field(e, "screen", relax, host.molecule, guest, parts)
+    problem = screen_conflict(screen, screen_fmax, prerelax)
+    if problem:
+        raise e.error(problem, "screen")
     # only once the guest fits: poses are GFN2-xTB geometries, so is the guest's reference
     if relax:
         guest = e.resolver.guest_reference(guest, label)
     spec = PlacementSpec(hname, tuple(sorted(opts.items())), guest, tuple(sites),
                          counts["poses"], counts["keep"], counts["seed"], relax,
                          host_molecule=host.molecule, guest_parts=parts,
-                         screen_fmax=screen_fmax, optimizer=optimizer, prerelax=prerelax)
+                         screen_fmax=screen_fmax, optimizer=optimizer, prerelax=prerelax,
+                         screen=screen)
     return Placement(e.name, spec, e.counterpoise, e.description, e.kind, split)
 
 
@@ -426,21 +432,23 @@ def load_optimizer(e: Entry) -> str:
     return v
 
 
-def load_prerelax(e: Entry, relax: bool, host: Molecule, guest: Molecule,
-                  parts: tuple[Part, ...]) -> str | None:
-    """``prerelax:`` a force field that relaxes every candidate pose before GFN2-xTB does
-    (``gfn-ff``); absent: none. Refused without relaxation, where its package cannot be
-    imported here, or where it cannot hold the complex's charges."""
+def load_force_field(e: Entry, key: str, relax: bool, host: Molecule, guest: Molecule,
+                     parts: tuple[Part, ...]) -> str | None:
+    """A force field (``gfn-ff``) under ``key``: ``prerelax:`` relaxes every candidate pose
+    before GFN2-xTB does; ``screen:`` is the funnel's first stage (every candidate relaxed with
+    it and scored by a GFN2-xTB single point, the best 2 × keep relaxed with GFN2-xTB); absent:
+    none. Refused without relaxation, where its package cannot be imported here, or where it
+    cannot hold the complex's charges."""
     from ..engines.gfnff import charge_problem, prerelax_problem
 
-    if "prerelax" not in e.q:
+    if key not in e.q:
         return None
-    v = e.q["prerelax"]
+    v = e.q[key]
     problem = prerelax_problem(v) or (
-        None if relax else "prerelax needs relaxed poses; it does nothing with relax: false"
+        None if relax else f"{key} needs relaxed poses; it does nothing with relax: false"
     ) or charge_problem(host, guest, parts)
     if problem:
-        raise e.error(problem, "prerelax")
+        raise e.error(problem, key)
     return v
 
 
