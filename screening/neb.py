@@ -34,7 +34,7 @@ from ase.units import Hartree
 
 from .engines.calculator import EngineCalculator, structure_of
 from .errors import InputError, ScreeningError
-from .geometry import Molecule
+from .geometry import Molecule, superpose
 from .methods import Method
 from .settings import Settings
 from .specs import PathResult, PathSpec
@@ -44,6 +44,9 @@ EnergyOf = Callable[[Molecule, str], float]
 caller's results store or computed; ``job`` labels it (e.g. ``"<path> :: image 2"``)."""
 
 MODES = ("dft", "xtb-path")
+
+SAME_BAND_ANGSTROM = 1e-3
+"""RMSD (Å) within which a stored band's ends count as this path's ends (its start band)."""
 IDENTICAL_ANGSTROM = 0.1
 """Endpoints whose largest atomic displacement is below this (Å) are refused as identical."""
 MERGED_ANGSTROM = 0.5
@@ -197,12 +200,16 @@ def check_distinct_minima(initial: Molecule, final: Molecule, mobile: tuple[int,
 
 def run_path(spec: PathSpec, method: Method, workdir: str | Path, energy: EnergyOf,
              progress: Callable[[str], None] | None = None,
-             settings: Settings | None = None) -> PathResult:
+             settings: Settings | None = None,
+             start_band: list[np.ndarray] | None = None) -> PathResult:
     """Converge the band of ``spec`` and return its barrier.
 
     Stores nothing: endpoint and image energies come from ``energy`` (the caller's store), and
     the single points the band computed itself come back in ``PathResult.computed`` for the
-    caller to store with the path record.
+    caller to store with the path record. ``start_band``: image positions (Å, endpoints
+    included) of a band converged before on the same endpoints (an ``xtb-path`` band of another
+    tier); without a saved band to resume, the band starts there instead of from an IDPP
+    interpolation, if its ends are this path's (:data:`SAME_BAND_ANGSTROM`).
     """
     from ase.constraints import FixAtoms
     from ase.mep import NEB
@@ -243,8 +250,13 @@ def run_path(spec: PathSpec, method: Method, workdir: str | Path, energy: Energy
             a.set_constraint(FixAtoms(indices=list(spec.fixed)))
     neb = NEB(band, k=spec.spring, climb=True, method="improvedtangent",
               remove_rotation_and_translation=not spec.fixed)
-    if not restart:
+    if not restart and _same_ends(start_band, band):
+        for a, p in zip(band, start_band):
+            a.positions = p
+        say(f"{spec.name}: starting from the GFN2-xTB band converged at another tier")
+    elif not restart:
         neb.interpolate(method="idpp", apply_constraint=True)
+    if not restart:
         _write_band(workdir, band, 0, key)
     # calculators after interpolation (which may rotate the final image onto the initial one)
     for i, a in enumerate(band):
@@ -282,6 +294,15 @@ def run_path(spec: PathSpec, method: Method, workdir: str | Path, energy: Energy
     energies_h, computed = _final_energies(spec, band, e_ini, e_fin, energy, status)
     return _summarise(spec, method, key, band, energies_h, computed, status, reason, max_force,
                       steps[0], counter[0], time.perf_counter() - t0)
+
+
+def _same_ends(start_band: list[np.ndarray] | None, band: list[Atoms]) -> bool:
+    """Whether ``start_band`` has as many images as ``band`` and its ends lie within
+    :data:`SAME_BAND_ANGSTROM` (RMSD after superposition) of ``band``'s."""
+    if start_band is None or len(start_band) != len(band):
+        return False
+    return all(np.sqrt(((superpose(start_band[i], band[i].positions) - band[i].positions) ** 2)
+                       .sum(axis=1).mean()) < SAME_BAND_ANGSTROM for i in (0, -1))
 
 
 def _final_energies(spec: PathSpec, band: list[Atoms], e_ini: float, e_fin: float,

@@ -319,6 +319,16 @@ class PathSpec:
             parts += [self.prerelax, sorted(self.mobile)]
         return content_hash(parts)
 
+    def band_key(self) -> str:
+        """Content hash of what a GFN2-xTB band (mode ``xtb-path``) depends on: the path's
+        endpoints (without an ONIOM region) and band settings, not the method that evaluates
+        its images, so that a band converged at one tier can start the same path at another."""
+        ends = [Molecule(m.symbols, m.positions, m.charge, m.multiplicity, m.ghosts).key()
+                for m in (self.initial, self.final)]
+        return content_hash(["GFN2-xTB band", *ends, self.images, sorted(self.fixed), self.fmax,
+                             self.spring, self.relax_endpoints, self.prerelax,
+                             sorted(self.mobile)])
+
     def to_dict(self) -> dict:
         d = asdict(self)
         d["initial"], d["final"] = self.initial.to_dict(), self.final.to_dict()

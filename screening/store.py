@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+import numpy as np
 import pandas as pd
 from ase.calculators.singlepoint import SinglePointCalculator
 from ase.units import Bohr, Hartree
@@ -248,6 +249,19 @@ class ResultStore:
         """The stored path result (``PathResult.to_dict()``) or None."""
         rows = list(self._db.select(path_key=stored_key(path_key), limit=1))
         return dict(rows[0].data["result"]) if rows else None
+
+    def converged_band(self, spec: PathSpec) -> list[np.ndarray] | None:
+        """The image positions (Å, endpoints included) of a converged GFN2-xTB band stored for
+        the same path as ``spec`` at any method (:meth:`PathSpec.band_key`), or None."""
+        if spec.mode != "xtb-path":
+            return None
+        key = spec.band_key()
+        for row in self._db.select(mode="xtb-path", status="converged"):
+            stored = PathSpec.from_dict(row.data["spec"])
+            if stored.band_key() == key:
+                return [np.asarray(i["positions"], dtype=float)
+                        for i in row.data["result"]["images"]]
+        return None
 
     def put_poses(self, placement_key: str, poses: list[Pose], labels: dict | None = None
                   ) -> None:

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -160,6 +161,33 @@ quantities:
     assert row["value_eV"] == pytest.approx(expected, abs=1e-3)
     assert row["reverse_eV"] == pytest.approx(row["value_eV"], abs=1e-3)
     assert 0.02 < row["value_eV"] < 0.3
+
+
+def test_an_xtb_band_converged_at_one_tier_starts_the_next(tmp_path):
+    """A GFN2-xTB band (mode xtb-path) converged for one method starts the same path at another
+    (a campaign's next tier): that run says so, is converged at its first evaluation, keeps the
+    first band's
+    images and computes only its own DFT single points. A path whose ends differ does not take
+    it."""
+    up, down = (Molecule.from_arrays(NH3[0], pos) for pos in
+                (NH3[1], [[x, y, -z] for x, y, z in NH3[1]]))
+    spec = PathSpec("NH3 inversion", up, down, images=3, mode="xtb-path", prerelax=True)
+    store = ResultStore(tmp_path / "r.db")
+    first = compute_path(spec, get_method(METHOD), store, tmp_path / "a")
+    lines: list[str] = []
+    sto3g = get_method({**METHOD, "basis": "sto-3g"})
+    second = compute_path(spec, sto3g, store, tmp_path / "b", progress=lines.append)
+    assert first.steps > 0 and first.status == second.status == "converged"
+    assert "NH3 inversion: starting from the GFN2-xTB band converged at another tier" in lines
+    # one evaluation of the band it starts from (the step count includes the first), converged
+    assert second.steps == 1 and second.max_force_eV_A < spec.fmax
+    assert sum(": step " in line for line in lines) == 1, lines
+    assert np.allclose([i["positions"] for i in second.images],
+                       [i["positions"] for i in first.images], atol=1e-9)
+    assert sum(line.startswith("  started ") for line in lines) == 2 + 3  # its DFT single points
+    assert 0.05 < second.forward_eV < 1.0 and second.forward_eV != first.forward_eV
+    bent = replace(spec, initial=Molecule.from_arrays(NH3[0], np.multiply(NH3[1], 1.05)))
+    assert store.converged_band(bent) is None
 
 
 def _li(x: float, waters: list) -> tuple:

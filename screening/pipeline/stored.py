@@ -39,7 +39,9 @@ def compute_path(spec: PathSpec, method: Method, store: ResultStore, workdir: st
                  settings: Settings | None = None) -> PathResult:
     """Run the band of ``spec`` (:func:`screening.neb.run_path`) with its endpoint and image
     energies taken from (or committed to) ``store``, then store the path record. A path
-    already stored (say, imported) is returned as it is."""
+    already stored (say, imported) is returned as it is; a GFN2-xTB band (``xtb-path``) that
+    the store holds for the same path at another method (another tier) is where the band
+    starts."""
     from ..neb import run_path
 
     found = store.get_path(spec.key(method))
@@ -60,6 +62,7 @@ def compute_path(spec: PathSpec, method: Method, store: ResultStore, workdir: st
             say(f"  {job}: E = {rec.energy:.8f} Eh ({time.perf_counter() - t0:.1f} s)")
         return rec.energy
 
-    result = run_path(spec, method, workdir, energy, progress, settings)
+    result = run_path(spec, method, workdir, energy, progress, settings,
+                      start_band=store.converged_band(spec))
     store.put_path(result, spec, method, labels)
     return result
