@@ -270,10 +270,19 @@ class Placement(Quantity):
     split: tuple[str, ...] = ()
     """Roles or species names of one fragment (``rest``: every other part); default: the host
     against all the guests."""
+    references_first: bool = True
+    """Whether the host and the guest are computed before the search, as every pose's
+    references. Not at an ONIOM method (:func:`with_oniom_regions`): there each pose's
+    references carry that pose's region, and the bare host would be full DFT."""
 
     def molecules(self) -> list[Molecule]:
-        """The host and the guest; the poses are known once placed (:meth:`pose_quantity`)."""
+        """What can be computed before the search: the host and the guest, the references of
+        every pose; nothing with :attr:`split` (its fragments are frozen, with no references)
+        or without :attr:`references_first`. The poses are known once placed
+        (:meth:`pose_quantity`)."""
         assert self.placement.host_molecule is not None
+        if self.split or not self.references_first:
+            return []
         return [self.placement.host_molecule, self.placement.guest]
 
     def pose_quantity(self, pose: Pose) -> Binding:
@@ -311,13 +320,14 @@ class Placement(Quantity):
 
     def _own_dict(self) -> dict:
         return {"placement": self.placement.to_dict(),
-                **({"split": list(self.split)} if self.split else {})}
+                **({"split": list(self.split)} if self.split else {}),
+                **({} if self.references_first else {"references_first": False})}
 
     @classmethod
     def from_dict(cls, d: dict) -> "Placement":
         return cls(d["name"], PlacementSpec.from_dict(d["placement"]),
                    d.get("counterpoise", False), d.get("description", ""), d["kind"],
-                   tuple(d.get("split", ())))
+                   tuple(d.get("split", ())), d.get("references_first", True))
 
 
 def split_fragments(parts: tuple[Part, ...], names: tuple[str, ...]
@@ -526,8 +536,9 @@ def with_oniom_regions(q: Quantity, method: Method, source: str | None = None) -
     image (:func:`path_with_oniom_region`). A binding or desolvation grows its region from
     every fragment but the largest (the host or shell): the complex carries it, and so do its
     fragments, their ghost partners and the fragments' relaxed references (the same atoms of
-    each), so every term of the energy has the same region. Placements get theirs pose by pose (:meth:`Placement.pose_quantity` through
-    this function). Other kinds are refused (InputError naming ``method.oniom``), and so is a
+    each), so every term of the energy has the same region. Placements get theirs pose by pose
+    (:meth:`Placement.pose_quantity` through this function), references included, so their
+    host and guest are not computed before the search. Other kinds are refused (InputError naming ``method.oniom``), and so is a
     region that holds no atom of the host (the ONIOM binding energy would be the GFN2-xTB one).
     """
     from dataclasses import replace
@@ -535,8 +546,10 @@ def with_oniom_regions(q: Quantity, method: Method, source: str | None = None) -
     from .engines.oniom import model_region
     from .errors import InputError
 
-    if method.oniom_radius is None or isinstance(q, (Placement, IonPairDissociation)):
-        return q  # regions pose by pose (Placement.expand, IonPairDissociation.expand)
+    if method.oniom_radius is None or isinstance(q, IonPairDissociation):
+        return q  # a dissociation's regions: pose by pose (IonPairDissociation.expand)
+    if isinstance(q, Placement):  # regions pose by pose (Placement.expand), references too
+        return replace(q, references_first=False)
     if isinstance(q, Barrier):
         return replace(q, path=path_with_oniom_region(q.path, method, source))
     if not isinstance(q, Binding):

@@ -263,8 +263,14 @@ quantities:
     n_host = len(q.fragments[0].atoms)
     assert region and len(region) < q.complex.natoms  # a real two-layer split
     assert q.fragments[0].reference.model == frozenset(k for k in region if k < n_host)
+    campaign = load_campaign(workdir / "p.yaml")
     for m in q.molecules():
-        assert store.get(m, load_campaign(workdir / "p.yaml").method) is not None, m.name
+        assert store.get(m, campaign.method) is not None, m.name
+    # nothing before the search: the bare host, with no region, would have been full DFT
+    assert campaign.calculations() == []
+    computed = store.dataframe()
+    computed = computed[computed["method"].str.startswith("ONIOM")]
+    assert len(computed) == len({m.key() for m in q.molecules()}) == 5 + 2
 
 
 @pytest.mark.slow
