@@ -107,6 +107,15 @@ def test_repeated_run_computes_nothing(workdir):
     third = cli("run", "tiny2.yaml", cwd=workdir)
     assert "7 already stored, 0 to compute" in third.stdout
     assert third.stdout.count("(stored)") == 7
+    # a changed campaign of the same name makes a new workflow whose fireworks duplicate the
+    # first's (_dupefinder links them to the launches that computed): stored, not computed
+    text = (workdir / "tiny.yaml").read_text()
+    (workdir / "tiny.yaml").write_text(
+        text + "  - {name: Li+ binding to water again, kind: binding, complex: Li+H2O}\n")
+    fourth = cli("run", "tiny.yaml", cwd=workdir)
+    assert fourth.returncode == 0, fourth.stderr
+    assert "(computed)" not in fourth.stdout and fourth.stdout.count("(stored)") == 7, \
+        fourth.stdout
 
 
 @pytest.mark.slow

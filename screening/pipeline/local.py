@@ -206,7 +206,9 @@ def _run_local(campaign: Campaign, db: str | None, store: str | os.PathLike | No
             flush(lp)
             done = lp.get_fw_by_id(fw["fw_id"])
             data = _stored_data(done)
-            how = "stored" if data.get("computed") is False else "computed"
+            # a duplicate of a firework that ran before (_dupefinder) shows that one's launch
+            reused = bool(done.launches) and done.launches[-1].fw_id != fw["fw_id"]
+            how = "stored" if reused or data.get("computed") is False else "computed"
             energy = f": E = {data['energy_hartree']:.8f} Eh ({how})" \
                 if "energy_hartree" in data else ""
             if "poses" in data:
