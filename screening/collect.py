@@ -20,10 +20,12 @@ from .specs import PathResult, calc_key
 from .store import ResultStore
 
 COLUMNS = ["quantity", "kind", "value_eV", "interaction_eV", "interaction_cp_eV", "bsse_eV",
-           "deformation_eV", "reverse_eV", "paper_eV", "diff_eV", "status", "reference",
-           "counterpoise", "method", "missing", "paper_source", "of"]
-"""Table columns. ``paper_eV``/``diff_eV`` (ours − paper): where the campaign gives a paper
-value; ``of``: the campaign quantity a row belongs to (a placement has one row per pose)."""
+           "deformation_eV", "reverse_eV", "well_eV", "paper_eV", "diff_eV", "status",
+           "reference", "counterpoise", "method", "missing", "paper_source", "of"]
+"""Table columns. ``well_eV``: a barrier's lowest image where it lies below both ends
+(:attr:`~screening.specs.PathResult.well_eV`); ``paper_eV``/``diff_eV`` (ours − paper): where
+the campaign gives a paper value; ``of``: the campaign quantity a row belongs to (a placement has
+one row per pose)."""
 
 
 def expand(campaign: Campaign, store: ResultStore) -> list[Quantity]:
@@ -184,7 +186,9 @@ def plot_profile(result: PathResult, path: str | Path, title: str | None = None)
         ax.legend(loc="best", fontsize=8)
     fwd = "–" if result.forward_eV is None else f"{result.forward_eV:.3f}"
     rev = "–" if result.reverse_eV is None else f"{result.reverse_eV:.3f}"
-    ax.set_title(f"{title or result.name}: E_a = {fwd} eV (reverse {rev} eV)", fontsize=9)
+    well = "" if result.well_eV is None else f"; a well at {result.well_eV:.3f} eV"
+    ax.set_title(f"{title or result.name}: E_a = {fwd} eV (reverse {rev} eV){well}",
+                 fontsize=9)
     ax.set_xticks(x)
     ax.set_xlabel("image (0 = initial state)")
     ax.set_ylabel(f"E − E(initial) / eV\n[{result.method}]", fontsize=8)

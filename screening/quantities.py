@@ -45,7 +45,7 @@ from ase.units import Hartree
 
 from .geometry import Molecule
 from .methods import Method
-from .specs import Part, PathSpec, PlacementSpec, Pose, calc_key, select_parts
+from .specs import Part, PathResult, PathSpec, PlacementSpec, Pose, calc_key, select_parts
 
 
 @dataclass(frozen=True)
@@ -488,6 +488,7 @@ class Barrier(Quantity):
             return {**row, "value_eV": None, "reverse_eV": None, "status": "",
                     "missing": f"path {self.path.name}"}
         return {**row, "value_eV": res["forward_eV"], "reverse_eV": res["reverse_eV"],
+                "well_eV": PathResult.from_dict(res).well_eV,
                 "method": res["method"], "status": res["status"], "reference": "initial state",
                 "missing": "" if res["status"] != "failed"
                 else f"path {self.path.name}: {res['reason']}"}

@@ -368,9 +368,26 @@ class PathResult:
     images: list[dict] = field(default_factory=list)
     computed: list[tuple[Molecule, dict]] = field(default_factory=list, repr=False)
 
+    @property
+    def well_eV(self) -> float | None:
+        """The lowest image's energy (eV, from the initial state) where it lies more than
+        :data:`WELL_EV` below both ends: the band passes through a deeper minimum than its
+        endpoints, so the forward barrier is not the barrier of a hop between two minima
+        (that out of the well is the band's maximum minus this). None otherwise."""
+        e = [x for x in self.energies_eV[1:-1] if x == x]  # NaN: an image with no energy
+        if not e or len(self.energies_eV) < 3 or self.energies_eV[-1] != self.energies_eV[-1]:
+            return None
+        low = min(e)
+        return low if low < min(0.0, self.energies_eV[-1]) - WELL_EV else None
+
     def to_dict(self) -> dict:
         return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "computed"}
 
     @classmethod
     def from_dict(cls, d: dict) -> "PathResult":
         return cls(**{k: v for k, v in d.items() if k != "computed"})
+
+
+WELL_EV = 0.01
+"""How far (eV) an image must lie below both ends of a band to count as a well
+(:attr:`PathResult.well_eV`)."""

@@ -228,3 +228,27 @@ quantities:
     field = "fixed" if change == "all fixed" else "final"
     assert code == 2 and message in err and f":7: quantities[0].{field}" in err, err
     assert not (tmp_path / "results").exists()
+
+
+@pytest.mark.parametrize("energies, well", [
+    ([0.0, -0.062, -0.282, -0.049, 0.077], -0.282),  # seed 000's CC3 hop at ONIOM
+    ([0.0, 0.066, -0.086, 0.076, 0.029], -0.086),  # the same band at GFN2-xTB
+    ([0.0, 0.3, 0.1, -0.2], None),  # a saddle, then downhill to a lower final state
+    ([0.0, -0.005, 0.2, 0.1], None),  # within WELL_EV of the initial state: noise
+    ([0.0, float("nan"), -0.5, 0.1], -0.5),  # an image with no energy is left out
+    ([0.0, 0.1], None),  # no image between the ends
+])
+def test_a_band_through_a_deeper_minimum_says_so(energies, well):
+    """A band whose lowest image lies below both ends passes through a minimum deeper than its
+    endpoints: the barrier row's ``well_eV`` gives it (the forward barrier from the initial
+    state is then not the hop's); a band with a saddle, or only noise below its start, has none."""
+    from screening.quantities import Barrier
+    from screening.specs import PathResult
+
+    result = PathResult("hop", "k", "xtb-path", "m", "converged", energies, max(energies),
+                        None, None, 0.01, 10, 50, 1.0)
+    assert result.well_eV == well
+    spec = PathSpec("hop", Molecule.from_arrays(*NH3), Molecule.from_arrays(*NH3))
+    method = get_method(METHOD)
+    row = Barrier("hop", spec).row(method, {}, {spec.key(method): result.to_dict()})
+    assert row["well_eV"] == well
