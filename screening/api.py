@@ -315,10 +315,15 @@ def results(db: str | os.PathLike | None = None, **filters: str) -> pd.DataFrame
 
 
 def structure(key: str, db: str | os.PathLike | None = None) -> Atoms:
-    """The stored structure of a calc key (``results()['calc_key']``) as ASE ``Atoms``."""
+    """The stored structure of a calc key (``results()['calc_key']``) as ASE ``Atoms``; an
+    ONIOM structure's high-level atoms are in ``info["oniom_model"]`` (0-based indices)."""
     store = ResultStore(db, create=False, writable=False)
     try:
-        return store.molecule(key).to_atoms()
+        mol = store.molecule(key)
+        atoms = mol.to_atoms()
+        if mol.model:
+            atoms.info["oniom_model"] = sorted(mol.model)
+        return atoms
     except KeyError:
         raise InputError(f"no stored calculation has the key {key!r} in {store.url} (the keys "
                          "are results()['calc_key'])", field="key") from None

@@ -158,6 +158,8 @@ class ResultStore:
         data = {"method": method.to_dict(), "result": {k: v for k, v in result.items()
                                                        if k != "gradient"},
                 "ghosts": sorted(molecule.ghosts), "labels": labels}
+        if molecule.model:  # an ONIOM structure: its high-level region is part of it
+            data["model"] = sorted(molecule.model)
         try:
             with write_lock(self.url):
                 row_id = self._db.write(atoms, key_value_pairs=kvp, data=data)
@@ -413,12 +415,16 @@ class ResultStore:
         return df.reset_index(drop=True)
 
     def molecule(self, key: str) -> Molecule:
-        """The stored structure of ``key`` (ghosts restored)."""
+        """The stored structure of ``key`` (ghosts and, since 2026-12-06, an ONIOM region
+        restored: its ``structure_key`` is then the structure's key)."""
+        from dataclasses import replace
+
         rec = self.get_key(key)
         if rec is None:
             raise KeyError(key)
         row = rec.row
         kvp = row.key_value_pairs
-        return Molecule.from_arrays(row.symbols, row.positions, kvp["total_charge"],
-                                    kvp["multiplicity"], row.data.get("ghosts", ()),
-                                    kvp.get("name", ""))
+        mol = Molecule.from_arrays(row.symbols, row.positions, kvp["total_charge"],
+                                   kvp["multiplicity"], row.data.get("ghosts", ()),
+                                   kvp.get("name", ""))
+        return replace(mol, model=frozenset(row.data.get("model", ())))

@@ -230,6 +230,14 @@ quantities:
     whole = [p for p in plans if p["model_atoms"] == p["real_atoms"] and not p["link_atoms"]]
     assert len(whole) == 1 and whole[0]["E_xtb_model"] == whole[0]["E_xtb_real"]  # Li+ alone
     assert -3.0 < row["value_eV"] < -0.5  # Li+ on an alcohol O, bound
+    from screening.campaign import load_campaign
+    from screening.specs import calc_key
+
+    method = load_campaign(workdir / "o.yaml").method
+    for key in store.dataframe()["calc_key"]:  # each record holds its region: its own key back
+        mol = store.molecule(key)
+        assert mol.model and calc_key(mol, method) == key, mol.name
+        assert api.structure(key, workdir / "o.db").info["oniom_model"] == sorted(mol.model)
     again = api.run_campaign(workdir / "o.yaml", db=workdir / "o.db", store=workdir / "s.json",
                              output=workdir / "out", progress=False)
     assert again.iloc[0]["value_eV"] == row["value_eV"] and store.count() == 5
