@@ -250,13 +250,13 @@ def run_path(spec: PathSpec, method: Method, workdir: str | Path, energy: Energy
             a.set_constraint(FixAtoms(indices=list(spec.fixed)))
     neb = NEB(band, k=spec.spring, climb=True, method="improvedtangent",
               remove_rotation_and_translation=not spec.fixed)
-    if not restart and _same_ends(start_band, band):
-        for a, p in zip(band, start_band):
-            a.positions = p
-        say(f"{spec.name}: starting from the GFN2-xTB band converged at another tier")
-    elif not restart:
-        neb.interpolate(method="idpp", apply_constraint=True)
     if not restart:
+        if _same_ends(start_band, band):
+            for a, p in zip(band, start_band):
+                a.positions = p
+            say(f"{spec.name}: starting from the GFN2-xTB band converged at another tier")
+        else:
+            neb.interpolate(method="idpp", apply_constraint=True)
         _write_band(workdir, band, 0, key)
     # calculators after interpolation (which may rotate the final image onto the initial one)
     for i, a in enumerate(band):

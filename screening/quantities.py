@@ -539,8 +539,9 @@ def with_oniom_regions(q: Quantity, method: Method, source: str | None = None) -
     fragments, their ghost partners and the fragments' relaxed references (the same atoms of
     each), so every term of the energy has the same region. Placements get theirs pose by pose
     (:meth:`Placement.pose_quantity` through this function), references included, so their
-    host and guest are not computed before the search. Other kinds are refused (InputError naming ``method.oniom``), and so is a
-    region that holds no atom of the host (the ONIOM binding energy would be the GFN2-xTB one).
+    host and guest are not computed before the search. Other kinds are refused (InputError
+    naming ``method.oniom``), and so is a region that holds no atom of the host (the ONIOM
+    binding energy would be the GFN2-xTB one).
     """
     from dataclasses import replace
 

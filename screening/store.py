@@ -134,7 +134,6 @@ class ResultStore:
         atoms = molecule.to_atoms()
         forces = None
         if result.get("gradient") is not None:
-            import numpy as np
             forces = -np.asarray(result["gradient"]) * Hartree / Bohr
         atoms.calc = SinglePointCalculator(atoms, energy=result["energy"] * Hartree, forces=forces)
         kvp = {
