@@ -147,6 +147,10 @@ class Quantity:
         """The structure searches this quantity needs before its energies are known."""
         return (self.placement,) if self.placement is not None else ()
 
+    def calculations_after_search(self) -> int:
+        """Single points known only once :attr:`placements` have run (at most)."""
+        return 0
+
     def row(self, method: Method, energies: dict[str, float],
             paths: dict[str, dict] | None = None) -> dict:
         """One table row: the value and components in eV (None where an energy is missing).
@@ -285,6 +289,15 @@ class Placement(Quantity):
             return []
         return [self.placement.host_molecule, self.placement.guest]
 
+    def calculations_after_search(self) -> int:
+        """Single points of the kept poses (over all sites): the complex and its two frozen
+        fragments, their ghost-basis partners with counterpoise, and the fragments' references
+        where they are not computed before the search (:attr:`references_first` off, no
+        :attr:`split`)."""
+        per_pose = 3 + (2 if self.counterpoise else 0)
+        per_pose += 2 if not (self.split or self.references_first) else 0
+        return self.placement.keep * per_pose
+
     def pose_quantity(self, pose: Pose) -> Binding:
         """The binding quantity of one pose: by default fragments host and guest, referenced to
         each alone (so the deformation energy is reported); with :attr:`split`, the parts it
@@ -367,6 +380,9 @@ class IonPairDissociation(Quantity):
 
     def molecules(self) -> list[Molecule]:
         return []  # both states are known once searched
+
+    def calculations_after_search(self) -> int:
+        return 2  # the best contact pair and the best separated state
 
     def expand(self, poses_of: PosesOf, method: Method | None = None) -> list[Quantity]:
         """The dissociation of the best contact and separated states, once both are searched.

@@ -279,6 +279,7 @@ quantities:
     computed = store.dataframe()
     computed = computed[computed["method"].str.startswith("ONIOM")]
     assert len(computed) == len({m.key() for m in q.molecules()}) == 5 + 2
+    assert campaign.size()["calculations"] == 5 + 2  # what validate announces
 
 
 @pytest.mark.slow

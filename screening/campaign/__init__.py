@@ -107,11 +107,11 @@ class Campaign:
         return list(seen.values())
 
     def size(self) -> dict[str, int]:
-        """What the campaign may compute: ``calculations`` (single points now known plus five
-        per pose a placement keeps: complex, two fragments, two ghost-basis fragments),
+        """What the campaign may compute: ``calculations`` (single points now known plus those
+        the structure searches' results add, :meth:`Quantity.calculations_after_search`),
         ``relaxations`` (GFN2-xTB pose relaxations) and ``images`` (NEB images)."""
-        kept = sum(s.keep for q in self.quantities for s in q.placements)  # over all sites
-        return {"calculations": len(self.calculations()) + 5 * kept,
+        after_search = sum(q.calculations_after_search() for q in self.quantities)
+        return {"calculations": len(self.calculations()) + after_search,
                 "relaxations": sum(s.n_poses * len(s.sites) for q in self.quantities
                                    for s in q.placements),
                 "images": sum(q.path.images for q in self.quantities if q.path is not None)}
