@@ -150,7 +150,9 @@ def relaxed_endpoints(spec: PathSpec, method: Method, workdir: Path,
                       say: Callable[[str], None], settings: Settings | None = None) -> PathSpec:
     """``spec`` with both endpoints relaxed: GFN2-xTB if ``prerelax``, then geomeTRIC at
     ``method`` if ``relax_endpoints`` (each cached in ``workdir``). Raises InputError if the two
-    relaxed states are the same minimum."""
+    relaxed states are the same minimum. The GFN2-xTB stage runs on one thread, so the same
+    path at another method gets the same endpoints to the bit and can start from a band
+    converged before (:meth:`ResultStore.converged_band`)."""
     from dataclasses import replace
 
     from .engines import relaxed
@@ -158,7 +160,8 @@ def relaxed_endpoints(spec: PathSpec, method: Method, workdir: Path,
     from .geometry import read_xyz, write_xyz
 
     stages = [(stage, relax) for stage, relax, wanted in (
-        ("xtb", lambda m: xtb_relaxed(m, fixed=list(spec.fixed))[0], spec.prerelax),
+        ("xtb", lambda m: xtb_relaxed(m, fixed=list(spec.fixed), deterministic=True)[0],
+         spec.prerelax),
         ("relaxed", lambda m: relaxed(m, method, fixed=spec.fixed, settings=settings)[0],
          spec.relax_endpoints))
         if wanted]
