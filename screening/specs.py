@@ -374,8 +374,8 @@ class PathResult:
         :data:`WELL_EV` below both ends: the band passes through a deeper minimum than its
         endpoints, so the forward barrier is not the barrier of a hop between two minima
         (that out of the well is the band's maximum minus this). None otherwise."""
-        e = [x for x in self.energies_eV[1:-1] if x == x]  # NaN: an image with no energy
-        if not e or self.energies_eV[-1] != self.energies_eV[-1]:
+        e = [x for x in self.energies_eV[1:-1] if not np.isnan(x)]  # NaN: an image with no energy
+        if not e or np.isnan(self.energies_eV[-1]):
             return None
         low = min(e)
         return low if low < min(0.0, self.energies_eV[-1]) - WELL_EV else None
