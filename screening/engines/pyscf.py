@@ -237,7 +237,7 @@ def compute(molecule: Molecule, method: Method, gradient: bool = False,
     lib.num_threads(threads)
     dev = choose_device(device, settings)
     mol = build_mol(molecule, method, max_memory_mb or default_max_memory_mb(settings))
-    plan = plan_scf(mol, method, dev, max_memory_mb=settings.max_memory_mb).to_dict() \
+    plan = plan_scf(mol, method, dev, max_memory_mb=int(mol.max_memory)).to_dict() \
         if method.density_fit else {"density_fit": False}
     run_method = method if plan["density_fit"] == method.density_fit else \
         replace(method, density_fit=False)
