@@ -139,3 +139,25 @@ def test_pcm_lowers_energy_of_an_ion():
     water, _, _ = pyscf_reference(li, "b3lyp", "def2-svp", "d3bj", pcm_eps=78.3553)
     assert pcm == pytest.approx(ref, abs=1e-6)
     assert abs(water - ref) > 1e-5  # the dielectric matters at this precision
+
+
+def test_a_basis_too_small_for_an_anion_says_so():
+    """F⁻·H₂O (hydrogen-bonded, F···H 1.45 Å): at STO-3G the counterpoise correction is most of
+    the interaction and the row's status says the basis is too small; with diffuse functions
+    (def2-SVPD) the BSSE is a few hundredths of an eV, the row is unflagged and its value lies
+    near the F⁻–water dissociation energy (Dₑ ≈ 1.17 eV, about 27 kcal/mol, near the basis
+    limit)."""
+    fw = Molecule.from_arrays(["F", "O", "H", "H"], [[0, 0, 0], [2.45, 0, 0], [1.47, 0.05, 0],
+                                                     [2.75, 0.92, 0]], charge=-1, name="F-.H2O")
+    q = Binding("F- on water", fw, (Fragment("F-", (0,), -1), Fragment("W", (1, 2, 3), 0)),
+                counterpoise=True)
+    rows = {}
+    for basis in ("sto-3g", "def2-svpd"):
+        method = get_method({"preset": "screening", "basis": basis})
+        energies = {calc_key(m, method): compute(m, method).energy for m in q.molecules()}
+        rows[basis] = q.row(method, energies)
+    assert rows["sto-3g"]["bsse_eV"] > 0.5 * -rows["sto-3g"]["interaction_eV"]
+    assert "basis too small" in rows["sto-3g"]["status"]
+    assert 0 < rows["def2-svpd"]["bsse_eV"] < 0.1
+    assert "status" not in rows["def2-svpd"]
+    assert rows["def2-svpd"]["value_eV"] == pytest.approx(-1.17, abs=0.15)
