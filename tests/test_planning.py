@@ -94,3 +94,21 @@ def test_fragment_guess_saves_cycles():
     guided = compute(li_h2o, meth, dm0=guess)
     assert guided.energy == pytest.approx(default.energy, abs=1e-7)
     assert guided.scf_cycles < default.scf_cycles
+
+
+def test_a_long_scf_says_where_it_stands(monkeypatch, capsys):
+    """Every SCF cycle past the progress interval prints its cycle, energy and change; with the
+    default interval (minutes) a seconds-long SCF prints nothing."""
+    from screening.engines import pyscf as engine
+
+    water = Molecule.from_arrays(["O", "H", "H"], [[0, 0, 0], [0, 0.757, 0.587],
+                                                   [0, -0.757, 0.587]], name="water")
+    meth = get_method("screening")
+    compute(water, meth)
+    assert "SCF cycle" not in capsys.readouterr().out
+    monkeypatch.setattr(engine, "SCF_PROGRESS_S", 0.0)
+    result = compute(water, meth)
+    lines = [ln for ln in capsys.readouterr().out.splitlines() if "SCF cycle" in ln]
+    assert len(lines) == result.scf_cycles
+    assert lines[0].strip().startswith("water: SCF cycle 1 (diis), E = ")
+    assert f"{result.energy:.8f}" in lines[-1]

@@ -244,17 +244,18 @@ def compute(molecule: Molecule, method: Method, gradient: bool = False,
     checkpoint, resumed = ScfCheckpoint.start(molecule, method, settings, int(mol.nao)) \
         if dev == "cpu" else (None, None)
     dm0 = dm0 if resumed is None else resumed
+    label = molecule.name or molecule.formula
     chkfile = str(checkpoint.path) if checkpoint is not None else None
     finished = False
     try:
         try:
-            mf, tried, cycles = _run_ladder(mol, run_method, dev, dm0, chkfile)
+            mf, tried, cycles = _run_ladder(mol, run_method, dev, dm0, chkfile, label)
         except MemoryError as exc:  # cupy's OutOfMemoryError is a MemoryError too
             if not run_method.density_fit:
                 raise
             plan.update(density_fit=False, fallback=f"direct SCF after out-of-memory: {exc}")
             mf, tried, cycles = _run_ladder(mol, replace(method, density_fit=False), dev, dm0,
-                                            chkfile)
+                                            chkfile, label)
         if not mf.converged:
             finished = True
             raise SCFNotConverged(
@@ -288,21 +289,49 @@ def compute(molecule: Molecule, method: Method, gradient: bool = False,
         scf_restart=checkpoint.restart if checkpoint is not None else None)
 
 
-def _run_ladder(mol, method: Method, device: str, dm0,
-                chkfile: str | None = None) -> tuple[Any, list[str], int]:
+SCF_PROGRESS_S = 300.0
+"""A long SCF says where it stands at most this often (s, wall); one that converges sooner
+says nothing."""
+
+
+class ScfProgress:
+    """``mf.callback``: one line on stdout per SCF cycle, at most every ``every`` seconds, so a
+    single point that runs for hours shows its cycle, energy and convergence as it goes."""
+
+    def __init__(self, label: str, every: float | None = None) -> None:
+        self.label, self.every = label, SCF_PROGRESS_S if every is None else every
+        self.strategy = LADDER[0]
+        self.t0 = self.last = time.perf_counter()
+
+    def __call__(self, envs: dict) -> None:
+        now = time.perf_counter()
+        if now - self.last < self.every:
+            return
+        self.last = now
+        e_tot, last = float(envs["e_tot"]), float(envs["last_hf_e"])
+        print(f"    {self.label}: SCF cycle {int(envs['cycle']) + 1} ({self.strategy}), "
+              f"E = {e_tot:.8f} Eh, ΔE = {e_tot - last:.1e} Eh, |g| = "
+              f"{float(envs['norm_gorb']):.1e}, {now - self.t0:.0f} s", flush=True)
+
+
+def _run_ladder(mol, method: Method, device: str, dm0, chkfile: str | None = None,
+                label: str = "") -> tuple[Any, list[str], int]:
     """Run the SCF fallback ladder; returns (mean-field object, strategies tried, cycles).
 
     ``chkfile``: where PySCF writes the orbitals after every cycle (default: its own
-    temporary file)."""
+    temporary file); ``label``: the calculation's name in progress lines (:class:`ScfProgress`)."""
     mf = build_scf(mol, method, device)
     if chkfile is not None:
         mf.chkfile = chkfile
+    progress = ScfProgress(label or "SCF")
     tried: list[str] = []
     cycles = 0
     dm = dm0
     for strategy in LADDER:
         tried.append(strategy)
         mf = _apply_strategy(mf, strategy)
+        progress.strategy = strategy
+        mf.callback = progress
         mf.kernel(dm0=dm)
         cycles += int(getattr(mf, "cycles", 0) or 0)
         if mf.converged:
