@@ -112,3 +112,10 @@ def test_a_long_scf_says_where_it_stands(monkeypatch, capsys):
     assert len(lines) == result.scf_cycles
     assert lines[0].strip().startswith("water: SCF cycle 1 (diis), E = ")
     assert f"{result.energy:.8f}" in lines[-1]
+    # second-order SCF, the ladder's last step, names its cycle otherwise (imacro)
+    mf = engine.build_scf(engine.build_mol(water, meth), meth).newton()
+    mf.callback = engine.ScfProgress("water")
+    mf.callback.strategy = "newton"
+    mf.kernel()
+    lines = [ln for ln in capsys.readouterr().out.splitlines() if "SCF cycle" in ln]
+    assert lines and lines[0].strip().startswith("water: SCF cycle 1 (newton)")

@@ -308,10 +308,15 @@ class ScfProgress:
         if now - self.last < self.every:
             return
         self.last = now
-        e_tot, last = float(envs["e_tot"]), float(envs["last_hf_e"])
-        print(f"    {self.label}: SCF cycle {int(envs['cycle']) + 1} ({self.strategy}), "
-              f"E = {e_tot:.8f} Eh, ΔE = {e_tot - last:.1e} Eh, |g| = "
-              f"{float(envs['norm_gorb']):.1e}, {now - self.t0:.0f} s", flush=True)
+        try:  # the SCF kernels name their locals differently (second-order: imacro)
+            cycle = int(envs.get("cycle", envs.get("imacro", -1))) + 1
+            e_tot, last = float(envs["e_tot"]), float(envs.get("last_hf_e", envs["e_tot"]))
+            grad = float(envs.get("norm_gorb", float("nan")))
+        except (KeyError, TypeError, ValueError):
+            return  # progress never stops an SCF
+        print(f"    {self.label}: SCF cycle {cycle} ({self.strategy}), E = {e_tot:.8f} Eh, "
+              f"ΔE = {e_tot - last:.1e} Eh, |g| = {grad:.1e}, {now - self.t0:.0f} s",
+              flush=True)
 
 
 def _run_ladder(mol, method: Method, device: str, dm0, chkfile: str | None = None,
