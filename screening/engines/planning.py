@@ -9,8 +9,8 @@ edge of one GPU. :func:`plan_scf` says how the SCF will run, and why:
 * on a CPU, density fitting with the tensor in memory where it fits in PySCF's own budget for this
   calculation (``mol.max_memory``, shared among the workers), else with the tensor on disk (PySCF
   writes it to ``pyscf.lib.param.TMPDIR`` by itself) where the disk has room, else direct SCF.
-  On disk beats direct: at 839 basis functions (seed 000's ONIOM terms, one thread) density
-  fitting from disk took 3002 s where direct SCF took 4868 s.
+  On disk beats direct: at 430 basis functions (``benchmarks/scf_plan.py --units 6``, one
+  thread, same budget) the tensor on disk took 0.91× the in-memory time and direct SCF 1.91×.
 
 The plan rests on the calculation's memory budget, not on the memory free at the moment, so two
 workers side by side plan alike. The engine records the plan and falls back to direct SCF when
