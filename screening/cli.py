@@ -366,7 +366,10 @@ def cmd_report(a: argparse.Namespace) -> int:
 
 def cmd_import(a: argparse.Namespace) -> int:
     from .api import import_results
+    from .store import read_export
 
+    for file in a.file:  # every file read and checked before any is imported
+        read_export(file)
     for file in a.file:
         n = import_results(file, a.db)
         print(f"{file}: added {n['calculations']} calculations, {n['poses']} poses, "

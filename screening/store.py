@@ -54,7 +54,9 @@ class Record:
 
 
 def read_export(file: str | os.PathLike) -> list:
-    """The rows of an exported file (InputError naming the file if it cannot be read)."""
+    """The rows of an exported file, each a calculation, path, pose or kept-structure record
+    (InputError naming the file, and the row, if it cannot be read or a row is none of these:
+    checked before anything is imported, so a bad file writes nothing)."""
     import ase.db
 
     from .errors import InputError
@@ -62,10 +64,17 @@ def read_export(file: str | os.PathLike) -> list:
     if not Path(file).is_file():  # ASE reads a missing file as an empty database
         raise InputError("exported results file not found", str(file))
     try:
-        return list(ase.db.connect(str(file), type="json").select())
+        rows = list(ase.db.connect(str(file), type="json").select())
     except Exception as exc:  # noqa: BLE001 - ASE raises what its JSON reader meets
         raise InputError(f"cannot read {file} as an exported results file: {exc}",
                          str(file)) from None
+    kinds = ("calc_key", "path_key", "placement_key", KEPT_STRUCTURE)
+    for row in rows:
+        if not any(k in row.key_value_pairs for k in kinds):
+            raise InputError(f"{file}: row {row.id} is no calculation, pose or path record "
+                             "(it has none of the keys " + ", ".join(kinds) + "); nothing "
+                             "was imported", str(file))
+    return rows
 
 
 def stored_key(key: str) -> str:
@@ -345,8 +354,6 @@ class ResultStore:
         """Load the records of an :meth:`export` file: a calculation or path whose key is
         stored already is kept as it is, a placement's poses only where it has none. Returns
         the counts added. ``rows``: the file's rows when already read (:func:`read_export`)."""
-        from .errors import InputError
-
         rows = read_export(file) if rows is None else rows
         added = {"calculations": 0, "poses": 0, "paths": 0}
         poses: dict[str, list] = {}
@@ -363,11 +370,8 @@ class ResultStore:
                         added["paths"] += 1
                 elif "placement_key" in kvp:
                     poses.setdefault(kvp["placement_key"], []).append(row)
-                elif KEPT_STRUCTURE in kvp:
-                    continue  # for the cache, not the database (campaign.resolve)
-                else:
-                    raise InputError(f"{file}: row {row.id} is no calculation, pose or path "
-                                     "record", str(file))
+                # else a kept structure (read_export allows no other row): for the cache,
+                # not the database (campaign.resolve)
             for key, group in poses.items():
                 if self.get_poses(public_key(key)) is None:
                     for row in group:

@@ -431,6 +431,31 @@ def test_import_refuses_a_damaged_kept_structure(workdir, monkeypatch):
     assert api.import_results(good, workdir / "fresh.db")["structures"] == 0
 
 
+def test_import_of_a_file_with_a_stray_row_writes_nothing(workdir):
+    """An export whose second row is no record (no calc, path, placement or kept-structure key)
+    is refused naming the file and the row, before its sound first row reaches the database;
+    the command line reads every file before importing any, so a sound file given first is not
+    imported either, and no database file is created."""
+    import ase.db
+
+    from screening.geometry import Molecule
+
+    water = Molecule.from_arrays(*WATER, 0, 1)
+    good, mixed = workdir / "good.json", workdir / "mixed.json"
+    ase.db.connect(str(good), type="json").write(
+        water.to_atoms(), key_value_pairs={"calc_key": "0123abcd-4567abcd"})
+    with ase.db.connect(str(mixed), type="json") as db:
+        db.write(water.to_atoms(), key_value_pairs={"calc_key": "0123abcd-89abcdef"})
+        db.write(water.to_atoms(), key_value_pairs={"name": "stray"})
+    with pytest.raises(InputError, match=r"mixed\.json: row 2 is no calculation, pose or path"):
+        api.import_results(mixed, workdir / "fresh.db")
+    assert not (workdir / "fresh.db").exists()
+    proc = cli("import", "good.json", "mixed.json", "--db", "fresh.db", cwd=workdir)
+    assert proc.returncode == 2 and "mixed.json: row 2" in proc.stderr, proc.stderr
+    assert not (workdir / "fresh.db").exists()
+    assert api.import_results(good, workdir / "fresh.db")["calculations"] == 1
+
+
 def test_import_refuses_a_kept_structure_named_like_a_path(workdir, monkeypatch):
     """A kept structure's name becomes a file name in the cache: one that is not a kind and a
     hash (here one that climbs out of the cache) is refused naming the file and row, and
