@@ -357,8 +357,9 @@ def cmd_report(a: argparse.Namespace) -> int:
     from .collect import report
     from .store import ResultStore
 
+    name = load_campaign(a.campaign, check_only=True).name  # a bad campaign before the store
     store = ResultStore(a.db, create=False, writable=False)
-    output = a.output or f"results/{load_campaign(a.campaign, check_only=True).name}"
+    output = a.output or f"results/{name}"
     for path in report(a.campaign, store, output, print):
         print(f"  wrote {path}")
     return 0

@@ -228,6 +228,15 @@ def test_export_to_a_bad_place_is_refused(tmp_path, capsys):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["file.txt", "r.db"]
 
 
+def test_report_of_a_missing_campaign_names_the_campaign(tmp_path, capsys, monkeypatch):
+    """`screening report` with a campaign file that is not there says so (exit 2), also where
+    there is no results database either (that was reported first, exit 3)."""
+    monkeypatch.chdir(tmp_path)
+    code, out = run_cli(["report", "nothere.yaml"], capsys)
+    assert code == 2 and "nothere.yaml: campaign file not found" in out, out
+    assert list(tmp_path.iterdir()) == []
+
+
 @pytest.mark.parametrize("value, kind, problem", [
     (2, int, None), (np.int64(2), int, None), (True, int, "must be an integer, got True"),
     (1.5, int, "must be an integer, got 1.5"), (np.True_, bool, None),
