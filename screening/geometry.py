@@ -142,6 +142,10 @@ class Molecule:
             raise InputError(f"multiplicity must be >= 1, got {self.multiplicity}", label,
                              field="multiplicity")
         check_spin(self.nelectrons, self.charge, self.multiplicity, label)
+        bad = np.flatnonzero(~np.isfinite(np.asarray(self.positions, float)).all(axis=1))
+        if len(bad):
+            raise InputError(f"atom {bad[0] + 1}: coordinates must be finite", label,
+                             field="positions")
         real = self.real_atoms
         pos = np.asarray(self.positions)[real]
         if len(real) > 1:

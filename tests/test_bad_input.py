@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from ase import Atoms
 
 from screening.cli import main
 from screening.errors import InputError, wrong_kind
@@ -184,6 +185,9 @@ API_CASES = {  # (call, field named, words in the message); refused before any h
                               "candidate with gfn-ff; drop screen_fmax"),
     "host option of the wrong type": (lambda sc: sc.place("PVDF-HFP", "Li+", units="two"),
                                       "units", "must be an integer, got 'two'"),
+    "coordinates not finite": (lambda sc: sc.energy(
+        Atoms("H2", positions=[[0, 0, 0], [0, 0, np.nan]]), method="screening"),
+        "positions", "atom 2: coordinates must be finite"),
 }
 
 
