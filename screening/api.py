@@ -292,14 +292,26 @@ def import_results(file: str | os.PathLike, db: str | os.PathLike | None = None
     and its guest references and shells into the cache (``Settings.cache_dir``), where they
     replace any made here, so that the campaign finds the imported records; returns the counts
     added (``structures``: kept structures written or replaced)."""
+    return import_files([file], db)[0]
+
+
+def import_files(files: list[str | os.PathLike], db: str | os.PathLike | None = None
+                 ) -> list[dict[str, int]]:
+    """:func:`import_results` for several files: every file is read and checked (its rows and
+    kept structures) before any is imported, so one bad file imports nothing; returns the
+    counts added, file by file."""
     from .campaign.resolve import exported_structures, write_kept
     from .store import read_export
 
-    rows = read_export(file)
-    structures = exported_structures(file, rows)
-    added = ResultStore(db).import_file(file, rows)
-    added["structures"] = sum(write_kept(stem, payload) for stem, payload in structures.items())
-    return added
+    read = [(file, rows, exported_structures(file, rows))
+            for file, rows in ((f, read_export(f)) for f in files)]
+    counts = []
+    for file, rows, structures in read:
+        added = ResultStore(db).import_file(file, rows)
+        added["structures"] = sum(write_kept(stem, payload)
+                                  for stem, payload in structures.items())
+        counts.append(added)
+    return counts
 
 
 def results(db: str | os.PathLike | None = None, **filters: str) -> pd.DataFrame:
@@ -330,6 +342,7 @@ def structure(key: str, db: str | os.PathLike | None = None) -> Atoms:
 
 
 __all__ = ["Campaign", "Method", "Molecule", "energy", "export_results", "get_method",
-           "get_species", "hop", "host_atoms", "import_results", "ion_pair", "load_campaign",
+           "get_species", "hop", "host_atoms", "import_files", "import_results", "ion_pair",
+           "load_campaign",
            "place", "quantities", "results", "run_campaign", "shell", "sizes", "species_atoms",
            "structure"]

@@ -366,13 +366,9 @@ def cmd_report(a: argparse.Namespace) -> int:
 
 
 def cmd_import(a: argparse.Namespace) -> int:
-    from .api import import_results
-    from .store import read_export
+    from .api import import_files
 
-    for file in a.file:  # every file read and checked before any is imported
-        read_export(file)
-    for file in a.file:
-        n = import_results(file, a.db)
+    for file, n in zip(a.file, import_files(a.file, a.db)):  # all checked before any imported
         print(f"{file}: added {n['calculations']} calculations, {n['poses']} poses, "
               f"{n['paths']} paths (records already stored kept); {n['structures']} guest "
               "references and shells written to the cache")
