@@ -53,7 +53,7 @@ def campaign_keys(campaign: Campaign, store: ResultStore) -> dict[str, list[str]
 def collect(campaign: Campaign, store: ResultStore) -> pd.DataFrame:
     """One row per quantity (per kept pose for placements): value and components in eV (NaN
     where an energy is missing), the paper's value beside it where the campaign gives one, and
-    a row naming the tiers of each quantity computed at another tier."""
+    a row for each quantity this tier leaves out, naming the tiers it is in."""
     from .campaign.papers import add_paper_columns
 
     owned = expand_owned(campaign, store)
@@ -70,7 +70,7 @@ def collect(campaign: Campaign, store: ResultStore) -> pd.DataFrame:
     rows = [{**q.row(campaign.method, energies, paths), "of": owner} for owner, q in owned]
     for name, tiers in campaign.notes.elsewhere.items():
         rows.append({"quantity": name, "kind": "", "of": name, "method": "",
-                     "status": f"computed at tier {', '.join(tiers)}, not {campaign.tier}"})
+                     "status": f"not in tier {campaign.tier} (its tiers: {', '.join(tiers)})"})
     table = pd.DataFrame(rows)
     for col in COLUMNS:
         if col not in table:

@@ -107,7 +107,7 @@ def test_tiers_papers_orderings_end_to_end(workdir):
     # the dft tier: the reaction is left out and its row says so; nothing computed yet
     dft = api.quantities(path, db=workdir / "results/screening.db", tier="dft")
     status = dft.set_index("quantity").loc["Li+ to water again", "status"]
-    assert status == "computed at tier fast, not dft"
+    assert status == "not in tier dft (its tiers: fast)"
     assert dft.set_index("quantity").loc["Li+ binding to water", "missing"] != ""
     assert list(pd.read_csv(workdir / "results/tiered/fast/quantities.csv")["of"]) == \
         ["Li+ binding to water", "Li+ to water again"]
