@@ -303,11 +303,14 @@ def import_files(files: list[str | os.PathLike], db: str | os.PathLike | None = 
     from .campaign.resolve import exported_structures, write_kept
     from .store import read_export
 
-    read = [(file, rows, exported_structures(file, rows))
-            for file, rows in ((f, read_export(f)) for f in files)]
+    checked = []
+    for file in files:
+        rows = read_export(file)
+        checked.append((file, rows, exported_structures(file, rows)))
+    store = ResultStore(db)  # opened (and created) only once every file has passed
     counts = []
-    for file, rows, structures in read:
-        added = ResultStore(db).import_file(file, rows)
+    for file, rows, structures in checked:
+        added = store.import_file(file, rows)
         added["structures"] = sum(write_kept(stem, payload)
                                   for stem, payload in structures.items())
         counts.append(added)
