@@ -68,9 +68,9 @@ def collect(campaign: Campaign, store: ResultStore) -> pd.DataFrame:
             if found is not None:
                 paths[key] = found
     rows = [{**q.row(campaign.method, energies, paths), "of": owner} for owner, q in owned]
-    for name, tiers in campaign.notes.elsewhere.items():
+    for name in campaign.notes.elsewhere:
         rows.append({"quantity": name, "kind": "", "of": name, "method": "",
-                     "status": f"not in tier {campaign.tier} (its tiers: {', '.join(tiers)})"})
+                     "status": campaign.left_out(name)})
     table = pd.DataFrame(rows)
     for col in COLUMNS:
         if col not in table:

@@ -208,7 +208,9 @@ def test_bad_tiers_and_papers_refused(workdir):
     # the command line: exit 2, nothing written
     path.write_text(text)
     proc = cli("run", str(path), "--tier", "dft", "--only", "Li+ to water again", cwd=workdir)
-    assert proc.returncode == 2 and "tier dft leaves it out (its tiers: fast)" in proc.stderr
+    assert proc.returncode == 2 and "not in tier dft (its tiers: fast)" in proc.stderr
+    proc = cli("run", str(path), "--tier", "fast", "--only", "Li+ to nothing", cwd=workdir)
+    assert proc.returncode == 2 and "'Li+ to nothing': no such quantity" in proc.stderr
     path.write_text(text.replace("tiers: [fast]", "tiers: [slow]"))
     proc = cli("run", str(path), cwd=workdir)
     assert proc.returncode == 2 and "unknown tier 'slow'" in proc.stderr

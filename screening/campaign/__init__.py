@@ -149,13 +149,15 @@ class Campaign:
         known = {q.name for q in self.quantities}
         for n in names:
             if n not in known:
-                where = (f"; tier {self.tier} leaves it out (its tiers: "
-                         f"{', '.join(self.notes.elsewhere[n])})" if n in self.notes.elsewhere
-                         else f"; its quantities: {', '.join(sorted(known))}")
-                raise InputError(f"--only {n!r}: no such quantity at this tier{where}",
-                                 self.source)
+                where = (self.left_out(n) if n in self.notes.elsewhere
+                         else f"no such quantity; its quantities: {', '.join(sorted(known))}")
+                raise InputError(f"--only {n!r}: {where}", self.source)
         return replace(self, quantities=[q for q in self.quantities if q.name in names],
                        notes=replace(self.notes, elsewhere={}))
+
+    def left_out(self, name: str) -> str:
+        """Why quantity ``name`` of the campaign file is not in this tier, naming its tiers."""
+        return f"not in tier {self.tier} (its tiers: {', '.join(self.notes.elsewhere[name])})"
 
     @property
     def results_folder(self) -> str:
