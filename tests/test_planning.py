@@ -7,12 +7,10 @@ import os
 import pytest
 
 from screening.engines import planning
-from screening.engines.pyscf import fragment_guess
 from screening.engines.pyscf import compute
 from screening.geometry import Molecule
 from screening.methods import get_method
 
-from .conftest import LI_H2O
 
 
 def test_default_memory_is_shared_among_workers():
@@ -83,17 +81,6 @@ def test_engine_goes_direct_when_df_does_not_fit(monkeypatch):
     # density fitting error of def2-universal-jkfit: well below 1e-4 Eh, but not zero
     assert direct.energy == pytest.approx(with_df.energy, abs=1e-4)
     assert direct.energy != with_df.energy
-
-
-@pytest.mark.slow
-def test_fragment_guess_saves_cycles():
-    li_h2o = Molecule.from_arrays(*LI_H2O, charge=1)
-    meth = get_method("screening")
-    default = compute(li_h2o, meth)
-    guess = fragment_guess(li_h2o, [((0,), 1, 1), ((1, 2, 3), 0, 1)], meth)
-    guided = compute(li_h2o, meth, dm0=guess)
-    assert guided.energy == pytest.approx(default.energy, abs=1e-7)
-    assert guided.scf_cycles < default.scf_cycles
 
 
 def test_a_long_scf_says_where_it_stands(monkeypatch, capsys):

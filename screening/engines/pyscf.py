@@ -31,6 +31,7 @@ from ..geometry import Molecule
 from ..methods import Method
 from ..settings import Settings, current_settings
 from .checkpoint import ScfCheckpoint
+from .densities import DensityStore
 from .planning import plan_scf
 
 ENERGY_CHECK_TOLERANCE = 1e-6
@@ -63,6 +64,9 @@ class EnergyResult:
     scf_restart : when the SCF resumed from a checkpoint of earlier sittings (a run cut off):
         ``sittings`` (this one included) and ``earlier_wall_s`` (s, up to their last finished
         cycle; ``wall_s`` counts this sitting only), else None.
+    scf_guess : when the SCF started from stored densities of molecules that share its atoms
+        (:mod:`screening.engines.densities`): each density's calc key and the atoms it covered,
+        and the molecule's real atoms; None for PySCF's minao start (or a given ``dm0``).
     """
 
     energy: float
@@ -83,6 +87,7 @@ class EnergyResult:
     s2: float | None = None
     solvent: dict | None = None
     scf_restart: dict | None = None
+    scf_guess: dict | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -221,7 +226,9 @@ def compute(molecule: Molecule, method: Method, gradient: bool = False,
     device : ``cpu``, ``gpu`` or ``auto`` (default: the settings').
     threads : CPU threads for PySCF (default: the settings', else PySCF's default).
     max_memory_mb : PySCF memory (default: the settings', else 60 % of physical memory).
-    dm0 : initial density matrix (default: PySCF's minao guess).
+    dm0 : initial density matrix (default: an SCF checkpoint of an earlier sitting, else for an
+        energy on the CPU stored densities that share its atoms (:mod:`.densities`), else
+        PySCF's minao guess).
     settings : the environment's choices (default: ``current_settings()``).
 
     Raises
@@ -244,6 +251,10 @@ def compute(molecule: Molecule, method: Method, gradient: bool = False,
     checkpoint, resumed = ScfCheckpoint.start(molecule, method, settings, int(mol.nao)) \
         if dev == "cpu" else (None, None)
     dm0 = dm0 if resumed is None else resumed
+    densities = DensityStore.of(settings) if dev == "cpu" and not gradient else None
+    guess = None
+    if dm0 is None and densities is not None:
+        dm0, guess = densities.guess(molecule, method, mol)
     label = molecule.name or molecule.formula
     chkfile = str(checkpoint.path) if checkpoint is not None else None
     finished = False
@@ -270,6 +281,8 @@ def compute(molecule: Molecule, method: Method, gradient: bool = False,
         if gradient:
             g = mf.nuc_grad_method().kernel()
             grad = _to_numpy(g).tolist()
+        if densities is not None:
+            densities.save(molecule, method, mol, mf)
         finished = True
     finally:
         if checkpoint is not None:
@@ -286,7 +299,7 @@ def compute(molecule: Molecule, method: Method, gradient: bool = False,
         device=f"gpu:{name}" if name else "cpu", wall_s=time.perf_counter() - t0,
         nao=int(mol.nao), threads=threads, versions=software_versions(), scf_plan=plan,
         gradient=grad, s2=s2, solvent=solvent,
-        scf_restart=checkpoint.restart if checkpoint is not None else None)
+        scf_restart=checkpoint.restart if checkpoint is not None else None, scf_guess=guess)
 
 
 SCF_PROGRESS_S = 300.0
@@ -374,23 +387,3 @@ def optimize(molecule: Molecule, method: Method, max_steps: int = 100,
                                    name=molecule.name)
     return relaxed, float(compute(relaxed, method, device=device, settings=settings).energy)
 
-
-def fragment_guess(molecule: Molecule, fragments: list[tuple[tuple[int, ...], int, int]],
-                   method: Method) -> np.ndarray:
-    """Initial density of ``molecule`` from its fragments' converged densities.
-
-    ``fragments``: (0-based atom indices, charge, multiplicity) covering every atom. Returns an
-    (nao, nao) matrix for a closed-shell complex, (2, nao, nao) for an open-shell one.
-    """
-    mol = build_mol(molecule, method)
-    slices = mol.aoslice_by_atom()
-    dm = np.zeros((2, mol.nao, mol.nao))
-    for atoms, charge, mult in fragments:
-        sub = molecule.subset(atoms, charge, mult)
-        mf = build_scf(build_mol(sub, method), method)
-        mf.kernel()
-        d = np.asarray(mf.make_rdm1())
-        d = np.stack([d / 2, d / 2]) if d.ndim == 2 else d
-        aos = np.concatenate([np.arange(slices[a, 2], slices[a, 3]) for a in atoms])
-        dm[np.ix_([0, 1], aos, aos)] = d
-    return dm[0] + dm[1] if molecule.multiplicity == 1 else dm

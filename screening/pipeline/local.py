@@ -59,6 +59,16 @@ def _pending_energies(lp, wf_id: int, results: ResultStore
     return out, len(keys)
 
 
+def computing_order(todo: list) -> list:
+    """``todo`` ((molecule dict, method, labels) each) in the order the pool takes it, that of
+    the fireworks' priorities (:func:`~screening.pipeline.tasks.energy_priority`): structures
+    without ghost atoms first, the largest first within each group."""
+    from .tasks import energy_priority
+
+    return sorted(todo, key=lambda t: -energy_priority(len(t[0]["symbols"]),
+                                                       bool(t[0].get("ghosts"))))
+
+
 def _precompute(todo: list, db: str, workers: int, progress: Progress,
                 settings: Settings) -> None:
     """Compute the pending energies in a pool of ``workers`` processes, CPU threads shared out
@@ -73,7 +83,7 @@ def _precompute(todo: list, db: str, workers: int, progress: Progress,
                  f"{cores} cores; oversubscribed threads wait on each other (give --threads "
                  f"{max(1, cores // workers)}, or fewer --workers)")
     worker_settings = settings.replace(threads=threads).to_dict()
-    ordered = sorted(todo, key=lambda t: -len(t[0]["symbols"]))  # the longest first
+    ordered = computing_order(todo)
 
     def started(i: int) -> None:
         """Say that the ``i``-th calculation starts (the pool takes them in order)."""

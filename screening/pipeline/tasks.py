@@ -16,10 +16,24 @@ from .stored import calculate, compute_path
 GPU_CATEGORY = "gpu"
 
 
+GHOST_FREE_FIRST = 5000
+"""Added to the FireWorks priority of a single point without ghost atoms (placements: 10 000)."""
+
+
+def energy_priority(natoms: int, has_ghosts: bool) -> int:
+    """FireWorks ``_priority`` of a single point: structures without ghost atoms before the
+    counterpoise terms (their converged densities are the stored starts of those terms,
+    :mod:`screening.engines.densities`), the largest first within each group, all after the
+    placements."""
+    return natoms + (0 if has_ghosts else GHOST_FREE_FIRST)
+
+
 def energy_firework(mol: Molecule, method: Method, db: str, labels: dict,
                     gpu: bool = False) -> Firework:
-    """One single-point Firework (largest molecules first; exact duplicates merged)."""
-    spec = {"_priority": mol.natoms, "_dupefinder": DupeFinderExact(),
+    """One single-point Firework (ordered by :func:`energy_priority`; exact duplicates
+    merged)."""
+    spec = {"_priority": energy_priority(mol.natoms, bool(mol.ghosts)),
+            "_dupefinder": DupeFinderExact(),
             "calc_key": calc_key(mol, method)}
     if gpu:
         spec["_category"] = GPU_CATEGORY
