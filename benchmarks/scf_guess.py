@@ -7,8 +7,9 @@ on the single points of one campaign quantity, in one run.
 
 The quantity's single points (a searched quantity: those of its best stored pose, so ``--db``
 must hold its search) are computed twice in the order the pipeline takes them (structures
-without ghost atoms first, the largest first in each group), each time in a fresh empty cache: once with the density store off (every SCF
-from minao), once with it on (each SCF from the densities the earlier ones left). Nothing is
+without ghost atoms first, the largest first in each group), each time in a fresh empty cache:
+once with the density store off (every SCF from minao), once with it on (each SCF from the
+densities the earlier ones left). Nothing is
 written to ``--db``. Prints, per single point and mode: SCF cycles, wall time (s), what the
 guess covered, and the energy difference between the modes (Eh); then the totals and the
 ratio of wall times.

@@ -4,12 +4,12 @@ counterpoise basis, the complex's other fragment) starts from that density inste
 minao guess.
 
 After a CPU single point (energy only, no ghost atoms, at least :data:`MIN_NAO` basis
-functions) converges, its density is written to ``<cache_dir>/scf/densities/<calc key>.npz``
-with its atoms (symbols, positions in Å), each atom's basis-function range and the basis. A new
-single point in the same basis (at least :data:`MIN_NAO` functions) takes, in turn, the stored
-density that shares the most of its not yet covered real atoms (same element, within
-:data:`MATCH_TOLERANCE_A`; of equals, the one with the fewest other atoms), and copies its
-blocks among those atoms; the atoms no stored density
+functions) converges, its density is written to
+``<cache_dir>/scf/densities/<basis>/<calc key>.npz`` with its atoms (symbols, positions in Å)
+and each atom's basis-function range. A new single point in the same basis (at least
+:data:`MIN_NAO` functions) takes, in turn, the stored density that shares the most of its not
+yet covered real atoms (same element, within :data:`MATCH_TOLERANCE_A`; of equals, the one with
+the fewest other atoms), and copies its blocks among those atoms; the atoms no stored density
 covers (ghosts included) keep their minao blocks, and there are no blocks between one density's
 atoms and another's. The guess moves where the SCF starts, not where it converges: energies
 agree with minao-started ones to the SCF tolerance, and the record names the densities used
