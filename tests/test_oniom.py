@@ -452,3 +452,25 @@ def test_relaxation_on_the_oniom_energy_keeps_its_region():
     assert energy == pytest.approx(result.energy, abs=1e-10) and energy < start
     force = np.linalg.norm(np.asarray(result.gradient)[-1]) * 27.211386 / Bohr  # eV/Å on Li+
     assert force < 0.05
+
+
+def test_start_line_sees_the_checkpoint_of_the_oniom_model(tmp_path):
+    """An ONIOM single point cut off mid-SCF leaves the checkpoint of its DFT model (link atoms
+    included), not of the whole structure: the run's start line must look for that one."""
+    from screening.engines.checkpoint import ScfCheckpoint
+    from screening.pipeline.local import _start_line
+    from screening.settings import Settings
+
+    settings = Settings(cache_dir=str(tmp_path), threads=1, device="cpu")
+    mol = li_butanol()
+    mol = replace(mol, model=model_region(mol, [mol.natoms - 1], 2.5))
+    method = get_method({"preset": "screening", "oniom": {"radius": 2.5}})
+    line = _start_line(mol.to_dict(), method.to_dict(), "Li+ butanol", settings)
+    assert "resuming" not in line
+    whole = ScfCheckpoint.of(mol, method.high_level, settings).path
+    whole.parent.mkdir(parents=True, exist_ok=True)
+    whole.touch()  # a checkpoint of the whole structure is not the one ONIOM's SCF uses
+    assert "resuming" not in _start_line(mol.to_dict(), method.to_dict(), "Li+ butanol", settings)
+    ScfCheckpoint.of(layers(mol).model, method.high_level, settings).path.touch()
+    line = _start_line(mol.to_dict(), method.to_dict(), "Li+ butanol", settings)
+    assert line.endswith("resuming its SCF from a checkpoint") and "(16 atoms)" in line

@@ -113,9 +113,14 @@ def _precompute(todo: list, db: str, workers: int, progress: Progress,
 
 def _start_line(molecule: dict, method: dict, job: str, settings: Settings) -> str:
     """The line that says a calculation starts: name, atoms, clock time, and whether its SCF
-    resumes from a checkpoint of an earlier sitting."""
-    resumes = ScfCheckpoint.of(Molecule.from_dict(molecule), Method(**method).high_level,
-                               settings).path.exists()
+    resumes from a checkpoint of an earlier sitting (for ONIOM, the checkpoint of the DFT
+    model's SCF)."""
+    mol, level = Molecule.from_dict(molecule), Method(**method)
+    if level.oniom_radius is not None and mol.model:
+        from ..engines.oniom import layers
+
+        mol = layers(mol).model
+    resumes = ScfCheckpoint.of(mol, level.high_level, settings).path.exists()
     return (f"  started {job} ({len(molecule['symbols'])} atoms) at {time.strftime('%H:%M:%S')}"
             + (", resuming its SCF from a checkpoint" if resumes else ""))
 
