@@ -142,7 +142,8 @@ def evaluate_levels(q, levels, store) -> list[tuple[str, float, int, float]]:
                   flush=True)
         value = evaluate(qq, method, energies)["value_eV"]
         first = qq.molecules()[0]
-        rows.append((label, value, len(first.model) if first.model else first.natoms, wall))
+        layered = method.oniom_radius is not None and first.model
+        rows.append((label, value, len(first.model) if layered else first.natoms, wall))
     return rows
 
 
