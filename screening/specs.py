@@ -9,7 +9,7 @@ for FireWorks specs and the results database.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 
 import numpy as np
 
@@ -19,9 +19,18 @@ from .hashing import content_hash
 from .methods import Method
 
 
+def as_computed(molecule: Molecule, method: Method) -> Molecule:
+    """``molecule`` as ``method`` computes it: a method without ONIOM layers has no use for an
+    ONIOM region, so the same atoms with or without one are the same calculation."""
+    if molecule.model and method.oniom_radius is None:
+        return replace(molecule, model=frozenset())
+    return molecule
+
+
 def calc_key(molecule: Molecule, method: Method) -> str:
-    """The key of one calculation: ``<structure key>-<method key>``."""
-    return f"{molecule.key()}-{method.key()}"
+    """The key of one calculation: ``<structure key>-<method key>`` (the structure as the
+    method computes it: :func:`as_computed`)."""
+    return f"{as_computed(molecule, method).key()}-{method.key()}"
 
 
 OPTIMIZERS = ("bfgs", "tric")

@@ -26,7 +26,7 @@ from .methods import Method
 from .settings import Settings, current_settings
 from .database import write_lock
 from .errors import EnvironmentFault
-from .specs import Part, PathResult, PathSpec, Pose, calc_key
+from .specs import Part, PathResult, PathSpec, Pose, as_computed, calc_key
 
 DEFAULT_DB = Settings.db
 """The default results database (relative to the working directory), as in the settings."""
@@ -139,6 +139,7 @@ class ResultStore:
         existing = self.get_key(key)
         if existing is not None:
             return existing
+        molecule = as_computed(molecule, method)  # no ONIOM region without ONIOM layers
         labels = labels or {}
         atoms = molecule.to_atoms()
         forces = None

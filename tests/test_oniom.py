@@ -474,3 +474,21 @@ def test_start_line_sees_the_checkpoint_of_the_oniom_model(tmp_path):
     ScfCheckpoint.of(layers(mol).model, method.high_level, settings).path.touch()
     line = _start_line(mol.to_dict(), method.to_dict(), "Li+ butanol", settings)
     assert line.endswith("resuming its SCF from a checkpoint") and "(16 atoms)" in line
+
+
+def test_a_region_is_no_part_of_a_calculation_without_layers(tmp_path):
+    """The same atoms with and without an ONIOM region are one calculation at plain DFT (the
+    full-DFT side of a validation finds the campaign's records) and two at ONIOM."""
+    from screening.specs import calc_key
+    from screening.store import ResultStore
+
+    mol = li_butanol()
+    region = replace(mol, model=model_region(mol, [mol.natoms - 1], 2.5))
+    oniom = replace(HF, oniom_radius=2.5)
+    assert calc_key(region, HF) == calc_key(mol, HF)
+    assert calc_key(region, oniom) != calc_key(mol, oniom)
+    store = ResultStore(str(tmp_path / "r.db"))
+    rec, computed = store.energy_of(region, HF)
+    assert computed and "model" not in rec.row.data
+    again, computed = store.energy_of(mol, HF)
+    assert not computed and again.energy == rec.energy
