@@ -214,6 +214,7 @@ def report(campaign_file: str | Path, store: ResultStore, output: str | Path,
     first = campaigns[0]
     columns: dict[str, dict[str, float | None]] = {}
     verdicts: dict[str, list[str]] = {}
+    margins: dict[str, list[float | None]] = {}
     written: list[Path] = []
     for c in campaigns:
         tier = c.tier
@@ -222,7 +223,9 @@ def report(campaign_file: str | Path, store: ResultStore, output: str | Path,
         label = f"{tier}: {c.method.label}" if tier else c.method.label
         columns[label] = {name: headline(table, name) if name not in c.notes.elsewhere else None
                           for name in table["of"].drop_duplicates()}
-        verdicts[label] = list(check_orderings(table, c.notes)["reproduced"])
+        checked = check_orderings(table, c.notes)
+        verdicts[label] = list(checked["reproduced"])
+        margins[label] = list(checked["margin_eV"])
         if say:
             done = sum(v is not None for v in columns[label].values())
             here = len(columns[label]) - len(c.notes.elsewhere)
@@ -240,9 +243,10 @@ def report(campaign_file: str | Path, store: ResultStore, output: str | Path,
     out.mkdir(parents=True, exist_ok=True)
     summary.to_csv(out / "summary.csv", index=False, float_format="%.4f")
     orderings = check_orderings(pd.DataFrame(columns=["of", "kind", "value_eV"]), first.notes)
-    orderings = orderings.drop(columns=["ours_eV", "reproduced"])
+    orderings = orderings.drop(columns=["ours_eV", "reproduced", "margin_eV"])
     for label, v in verdicts.items():
         orderings[f"reproduced ({label})"] = v
+        orderings[f"margin_eV ({label})"] = margins[label]
     orderings.to_csv(out / "orderings.csv", index=False)
     (out / "summary.md").write_text(summary_markdown(first.name, summary, orderings))
     written += [out / "summary.csv", out / "orderings.csv", out / "summary.md",
@@ -262,13 +266,23 @@ def summary_markdown(name: str, summary: pd.DataFrame, orderings: pd.DataFrame) 
              "|" + "---|" * len(cols)]
     lines += ["| " + " | ".join(cell(r[c]) for c in cols) + " |"
               for _, r in summary.iterrows()]
+    def verdict(r: pd.Series, col: str) -> str:
+        """yes/no with the margin in brackets (eV), where the report has one."""
+        margin = r.get(col.replace("reproduced (", "margin_eV (", 1))
+        shown = str(r[col]) in ("yes", "no") and margin is not None and np.isfinite(margin)
+        return f"{r[col]} ({margin:+.2f})" if shown else str(r[col])
+
     verdict_cols = [c for c in orderings.columns if c.startswith("reproduced")]
     if len(orderings):
         lines += ["", "| published ordering | " + " | ".join(
             c.removeprefix("reproduced (").removesuffix(")") for c in verdict_cols) + " |",
                   "|" + "---|" * (len(verdict_cols) + 1)]
-        lines += [f"| {r['claim']} | " + " | ".join(str(r[c]) for c in verdict_cols) + " |"
+        lines += [f"| {r['claim']} | " + " | ".join(verdict(r, c) for c in verdict_cols) + " |"
                   for _, r in orderings.iterrows()]
+        if any(c.replace("reproduced (", "margin_eV (", 1) in orderings for c in verdict_cols):
+            lines += ["", "In brackets: the smallest step along the ordering (eV), positive where "
+                      "it goes the published way; a verdict whose step is smaller than the "
+                      "level's error is not decided by it."]
     return "\n".join(lines) + "\n"
 
 

@@ -132,7 +132,10 @@ def test_tiers_papers_orderings_end_to_end(workdir):
     assert (workdir / "report/summary.png").stat().st_size > 10_000
     markdown = (workdir / "report/summary.md").read_text()
     assert f"| Li+ binding to water | -1.50 | {row['value_eV']:.2f} | – |" in markdown
-    assert "| Li+ binds to water (an ordering that holds) | no | incomplete |" in markdown
+    # the fast verdict carries its margin (the two values are equal: about 0); dft has none
+    assert "| Li+ binds to water (an ordering that holds) | no (+0.00) | incomplete |" in \
+        markdown.replace("(-0.00)", "(+0.00)")
+    assert "In brackets: the smallest step along the ordering (eV)" in markdown
 
 
 def test_summary_names_each_tier_by_its_whole_label():
@@ -165,6 +168,25 @@ def test_ordering_verdict_says_no_once_computed_values_break_it(values, increasi
                           "value_eV": [float("nan") if v is None else v for v in values]})
     notes = Annotations(orderings=[Ordering("claim", names, increasing)])
     assert check_orderings(table, notes)["reproduced"].tolist() == [verdict]
+
+
+@pytest.mark.parametrize("values, increasing, margin", [
+    ([0.7, 2.6, 4.1], True, 1.5),     # the smallest step, in the published direction
+    ([None, 2.6, 0.8], True, -1.8),   # against it: negative
+    ([4.1, None, 0.7], False, 3.4),   # consecutive computed values, across a missing one
+    ([None, None, 0.7], True, None),  # one value: no step
+])
+def test_ordering_margin_is_the_smallest_step_the_published_way(values, increasing, margin):
+    """How far a verdict is from turning: the smallest step between consecutive computed values,
+    positive where it goes the published way."""
+    from screening.campaign.papers import Annotations, Ordering, check_orderings
+
+    names = ("interface", "chain", "silica")
+    table = pd.DataFrame({"of": names, "kind": "dissociation",
+                          "value_eV": [float("nan") if v is None else v for v in values]})
+    notes = Annotations(orderings=[Ordering("claim", names, increasing)])
+    got = check_orderings(table, notes)["margin_eV"].tolist()[0]
+    assert (got is None or pd.isna(got)) if margin is None else got == pytest.approx(margin)
 
 
 @pytest.mark.parametrize("change, where", [

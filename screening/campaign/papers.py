@@ -212,16 +212,21 @@ def add_paper_columns(table: pd.DataFrame, notes: Annotations) -> pd.DataFrame:
 def check_orderings(table: pd.DataFrame, notes: Annotations) -> pd.DataFrame:
     """One row per ordering: our values along it, and ``reproduced``: ``no`` as soon as two of
     the values computed so far are out of the published order (a missing one cannot mend that),
-    ``incomplete`` where those agree but a value is missing, else ``yes``."""
+    ``incomplete`` where those agree but a value is missing, else ``yes``. ``margin_eV`` is the
+    smallest step between consecutive values computed so far, positive where it goes the
+    published way (how far the verdict is from turning; None below two values)."""
     rows = []
     for o in notes.orderings:
         ours = [headline(table, n) for n in o.quantities]
         known = [v for v in ours if v is not None]
-        pairs = list(zip(known, known[1:]))  # in order, so consecutive pairs decide every pair
-        ok = all(a < b for a, b in pairs) if o.increasing else all(a > b for a, b in pairs)
-        verdict = "no" if not ok else "incomplete" if len(known) < len(ours) else "yes"
+        # in order, so consecutive pairs decide every pair
+        steps = [(b - a) if o.increasing else (a - b) for a, b in zip(known, known[1:])]
+        verdict = ("no" if any(s <= 0 for s in steps)
+                   else "incomplete" if len(known) < len(ours) else "yes")
         sign = " < " if o.increasing else " > "
         rows.append({"claim": o.claim, "ordering": sign.join(o.quantities),
                      "ours_eV": sign.join("–" if v is None else f"{v:.3f}" for v in ours),
-                     "reproduced": verdict, "source": o.source})
-    return pd.DataFrame(rows, columns=["claim", "ordering", "ours_eV", "reproduced", "source"])
+                     "reproduced": verdict, "margin_eV": min(steps) if steps else None,
+                     "source": o.source})
+    return pd.DataFrame(rows, columns=["claim", "ordering", "ours_eV", "reproduced", "margin_eV",
+                                       "source"])
