@@ -213,8 +213,7 @@ def report(campaign_file: str | Path, store: ResultStore, output: str | Path,
     campaigns = load_every_tier(campaign_file)
     first = campaigns[0]
     columns: dict[str, dict[str, float | None]] = {}
-    verdicts: dict[str, list[str]] = {}
-    margins: dict[str, list[float | None]] = {}
+    checked: dict[str, pd.DataFrame] = {}  # each tier's orderings (verdict, margin)
     written: list[Path] = []
     for c in campaigns:
         tier = c.tier
@@ -223,9 +222,7 @@ def report(campaign_file: str | Path, store: ResultStore, output: str | Path,
         label = f"{tier}: {c.method.label}" if tier else c.method.label
         columns[label] = {name: headline(table, name) if name not in c.notes.elsewhere else None
                           for name in table["of"].drop_duplicates()}
-        checked = check_orderings(table, c.notes)
-        verdicts[label] = list(checked["reproduced"])
-        margins[label] = list(checked["margin_eV"])
+        checked[label] = check_orderings(table, c.notes)
         if say:
             done = sum(v is not None for v in columns[label].values())
             here = len(columns[label]) - len(c.notes.elsewhere)
@@ -244,14 +241,20 @@ def report(campaign_file: str | Path, store: ResultStore, output: str | Path,
     summary.to_csv(out / "summary.csv", index=False, float_format="%.4f")
     orderings = check_orderings(pd.DataFrame(columns=["of", "kind", "value_eV"]), first.notes)
     orderings = orderings.drop(columns=["ours_eV", "reproduced", "margin_eV"])
-    for label, v in verdicts.items():
-        orderings[f"reproduced ({label})"] = v
-        orderings[f"margin_eV ({label})"] = margins[label]
+    for label, tier_orderings in checked.items():
+        orderings[f"reproduced ({label})"] = list(tier_orderings["reproduced"])
+        orderings[margin_column(f"reproduced ({label})")] = list(tier_orderings["margin_eV"])
     orderings.to_csv(out / "orderings.csv", index=False)
     (out / "summary.md").write_text(summary_markdown(first.name, summary, orderings))
     written += [out / "summary.csv", out / "orderings.csv", out / "summary.md",
                 plot_summary(summary, out / "summary.png", f"{first.name}: ours and the paper's")]
     return written
+
+
+def margin_column(verdict_column: str) -> str:
+    """The report's margin column beside a verdict column: ``reproduced (<tier label>)`` →
+    ``margin_eV (<tier label>)``."""
+    return verdict_column.replace("reproduced (", "margin_eV (", 1)
 
 
 def summary_markdown(name: str, summary: pd.DataFrame, orderings: pd.DataFrame) -> str:
@@ -266,9 +269,10 @@ def summary_markdown(name: str, summary: pd.DataFrame, orderings: pd.DataFrame) 
              "|" + "---|" * len(cols)]
     lines += ["| " + " | ".join(cell(r[c]) for c in cols) + " |"
               for _, r in summary.iterrows()]
+
     def verdict(r: pd.Series, col: str) -> str:
         """yes/no with the margin in brackets (eV), where the report has one."""
-        margin = r.get(col.replace("reproduced (", "margin_eV (", 1))
+        margin = r.get(margin_column(col))
         shown = str(r[col]) in ("yes", "no") and margin is not None and np.isfinite(margin)
         return f"{r[col]} ({margin:+.2f})" if shown else str(r[col])
 
@@ -279,7 +283,7 @@ def summary_markdown(name: str, summary: pd.DataFrame, orderings: pd.DataFrame) 
                   "|" + "---|" * (len(verdict_cols) + 1)]
         lines += [f"| {r['claim']} | " + " | ".join(verdict(r, c) for c in verdict_cols) + " |"
                   for _, r in orderings.iterrows()]
-        if any(c.replace("reproduced (", "margin_eV (", 1) in orderings for c in verdict_cols):
+        if any(margin_column(c) in orderings for c in verdict_cols):
             lines += ["", "In brackets: the smallest step along the ordering (eV), positive where "
                       "it goes the published way; a verdict whose step is smaller than the "
                       "level's error is not decided by it."]
