@@ -124,8 +124,12 @@ class Molecule:
                               d.get("ghosts", ()), d.get("name", ""))
         return replace(mol, model=frozenset(d["model"])) if d.get("model") else mol
 
-    def validate(self, source: str | None = None) -> "Molecule":
+    def validate(self, source: str | None = None, first_atom_line: int | None = None
+                 ) -> "Molecule":
         """Refuse unknown elements, overlapping atoms and charge/multiplicity that do not fit.
+
+        Atoms are named 1-based; with ``first_atom_line`` (the file line of atom 1, 3 for an
+        xyz file) an overlap also names the two atoms' lines and reports the second one's.
 
         Raises
         ------
@@ -154,10 +158,13 @@ class Molecule:
             i, j = np.unravel_index(np.argmin(d), d.shape)
             if d[i, j] < MIN_DISTANCE_ANGSTROM:
                 a, b = sorted((real[i], real[j]))
+                where = ("" if first_atom_line is None else
+                         f" on lines {a + first_atom_line} and {b + first_atom_line}")
                 raise InputError(
-                    f"atoms {a + 1} ({self.symbols[a]}) and {b + 1} ({self.symbols[b]}) are "
-                    f"{d[i, j]:.3f} Å apart, closer than {MIN_DISTANCE_ANGSTROM} Å (overlapping)",
-                    label)
+                    f"atoms {a + 1} ({self.symbols[a]}) and {b + 1} ({self.symbols[b]}){where} "
+                    f"are {d[i, j]:.3f} Å apart, closer than {MIN_DISTANCE_ANGSTROM} Å "
+                    "(overlapping)", label,
+                    None if first_atom_line is None else b + first_atom_line)
         return self
 
 
@@ -365,7 +372,7 @@ def read_xyz(path: str | Path, charge: int | None = None, multiplicity: int | No
         raise InputError("charge= and multiplicity= on the comment line must be integers",
                          src, 2) from None
     mol = Molecule.from_arrays(symbols, positions, q, m, name=name or path.stem)
-    return mol.validate(src)
+    return mol.validate(src, first_atom_line=3)
 
 
 def read_cell(path: str | Path):

@@ -107,7 +107,8 @@ def test_overlapping_atoms_in_campaign_structure(workdir, capsys):
     write_xyz_text(workdir / "li_h2o.xyz", ["Li", "O", "H", "H"],
                    [[0, 0, -0.3], [0, 0, 0], [0, 0.763, 0.59], [0, -0.763, 0.59]], charge=1)
     code, out = run_cli(["validate", str(path)], capsys)
-    assert code == 2 and "atoms 1 (Li) and 2 (O) are 0.300 Å apart" in out
+    assert code == 2 and "atoms 1 (Li) and 2 (O) on lines 3 and 4 are 0.300 Å apart" in out
+    assert "li_h2o.xyz:4:" in out
     assert "structures.Li+H2O.file" in out
 
 
