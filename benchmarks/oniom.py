@@ -127,6 +127,7 @@ def leveled(q, method, store):
 def evaluate_levels(q, levels, store) -> list[tuple[str, float, int, float]]:
     """(label, value eV, DFT atoms of the first structure's region, summed wall s) per level."""
     from screening.quantities import evaluate
+    from screening.specs import in_layers
 
     rows = []
     for label, method in levels:
@@ -142,8 +143,8 @@ def evaluate_levels(q, levels, store) -> list[tuple[str, float, int, float]]:
                   flush=True)
         value = evaluate(qq, method, energies)["value_eV"]
         first = qq.molecules()[0]
-        layered = method.oniom_radius is not None and first.model
-        rows.append((label, value, len(first.model) if layered else first.natoms, wall))
+        rows.append((label, value, len(first.model) if in_layers(first, method) else first.natoms,
+                     wall))
     return rows
 
 

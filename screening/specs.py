@@ -19,10 +19,16 @@ from .hashing import content_hash
 from .methods import Method
 
 
+def in_layers(molecule: Molecule, method: Method) -> bool:
+    """Whether ``method`` computes ``molecule`` in ONIOM layers: an ONIOM method and a structure
+    that carries a region (without one, ONIOM is the high level on the whole structure)."""
+    return method.oniom_radius is not None and bool(molecule.model)
+
+
 def as_computed(molecule: Molecule, method: Method) -> Molecule:
     """``molecule`` as ``method`` computes it: a method without ONIOM layers has no use for an
     ONIOM region, so the same atoms with or without one are the same calculation."""
-    if molecule.model and method.oniom_radius is None:
+    if molecule.model and not in_layers(molecule, method):
         return replace(molecule, model=frozenset())
     return molecule
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from ..geometry import Molecule
 from ..methods import Method
 from ..settings import Settings
+from ..specs import in_layers
 from .dispatch import single_point
 
 __all__ = ["relaxed", "single_point"]
@@ -16,7 +17,7 @@ def relaxed(molecule: Molecule, method: Method, fixed: tuple[int, ...] = (),
     """``molecule`` relaxed at ``method`` (``fixed`` atoms held) and its energy in Hartree:
     geomeTRIC on PySCF, ASE's BFGS on GFN2-xTB, and ASE's BFGS (to 0.05 eV/Å) on the ONIOM
     energy of a structure that carries a region."""
-    if method.oniom_radius is not None and molecule.model:
+    if in_layers(molecule, method):
         from ase.constraints import FixAtoms
         from ase.optimize import BFGS
         from ase.units import Hartree

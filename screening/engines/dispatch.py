@@ -5,6 +5,7 @@ from __future__ import annotations
 from ..geometry import Molecule
 from ..methods import Method
 from ..settings import Settings
+from ..specs import in_layers
 
 
 def single_point(molecule: Molecule, method: Method, gradient: bool = False,
@@ -20,7 +21,7 @@ def single_point(molecule: Molecule, method: Method, gradient: bool = False,
         from .xtb import compute_xtb
 
         return compute_xtb(molecule, gradient)
-    if method.oniom_radius is not None and molecule.model:
+    if in_layers(molecule, method):
         from .oniom import compute_oniom
 
         return compute_oniom(molecule, method, gradient, settings)

@@ -29,6 +29,7 @@ from ..engines.checkpoint import ScfCheckpoint
 from ..geometry import Molecule
 from ..methods import Method
 from ..settings import Settings, current_settings, use_settings
+from ..specs import in_layers
 from ..processes import spawn_pool
 from ..store import ResultStore
 from .launchpad import DEFAULT_STORE, embedded_launchpad, flush, lock_store
@@ -116,7 +117,7 @@ def _start_line(molecule: dict, method: dict, job: str, settings: Settings) -> s
     resumes from a checkpoint of an earlier sitting (for ONIOM, the checkpoint of the DFT
     model's SCF)."""
     mol, level = Molecule.from_dict(molecule), Method(**method)
-    if level.oniom_radius is not None and mol.model:
+    if in_layers(mol, level):
         from ..engines.oniom import layers
 
         mol = layers(mol).model
