@@ -609,14 +609,20 @@ def test_a_run_says_which_calculation_resumes_from_a_checkpoint(tmp_path):
     symbols, pos = _li_waters()
     mol = Molecule.from_arrays(symbols, pos, 1, 1, name="Li+(H2O)3")
     method = get_method({"preset": "screening", "conv_tol": 1e-10})
-    earlier = ScfCheckpoint.of(mol, method, settings)  # an earlier sitting: three cycles
+    env = {"SCREENING_CACHE_DIR": str(tmp_path / "cache")}
+    earlier = ScfCheckpoint.of(mol, method, settings)  # a sitting stopped before its 1st cycle
     assert earlier.acquire()
     mf = build_scf(build_mol(mol, method), method)
+    earlier.initial_density(mf.mol.nao)
+    earlier.release(keep=True)
+    status = cli("status", cwd=tmp_path, env=env)
+    assert f"{earlier.path.stem}: cut off before its first SCF cycle; starts afresh" in status.stdout
+    assert earlier.acquire()  # an earlier sitting: three cycles
     earlier.initial_density(mf.mol.nao)
     mf.chkfile, mf.max_cycle = str(earlier.path), 3
     mf.kernel()
     earlier.release(keep=True)
-    status = cli("status", cwd=tmp_path, env={"SCREENING_CACHE_DIR": str(tmp_path / "cache")})
+    status = cli("status", cwd=tmp_path, env=env)
     assert f"{earlier.path.stem}: cut off; resumes on the next run" in status.stdout
 
     lines: list[str] = []
@@ -636,7 +642,6 @@ def test_a_run_says_which_calculation_resumes_from_a_checkpoint(tmp_path):
     again = ScfCheckpoint.of(mol, method, settings)
     assert again.acquire()
     again.initial_density(mf.mol.nao)
-    env = {"SCREENING_CACHE_DIR": str(tmp_path / "cache")}
     held = cli("doctor", "--db", db, "--repair", cwd=tmp_path, env=env)
     assert "SCF checkpoint" not in held.stdout and again.path.exists()
     again.release(keep=True)

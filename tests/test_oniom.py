@@ -457,6 +457,8 @@ def test_relaxation_on_the_oniom_energy_keeps_its_region():
 def test_start_line_sees_the_checkpoint_of_the_oniom_model(tmp_path):
     """An ONIOM single point cut off mid-SCF leaves the checkpoint of its DFT model (link atoms
     included), not of the whole structure: the run's start line must look for that one."""
+    from pyscf import lib
+
     from screening.engines.checkpoint import ScfCheckpoint
     from screening.pipeline.local import _start_line
     from screening.settings import Settings
@@ -471,7 +473,14 @@ def test_start_line_sees_the_checkpoint_of_the_oniom_model(tmp_path):
     whole.parent.mkdir(parents=True, exist_ok=True)
     whole.touch()  # a checkpoint of the whole structure is not the one ONIOM's SCF uses
     assert "resuming" not in _start_line(mol.to_dict(), method.to_dict(), "Li+ butanol", settings)
-    ScfCheckpoint.of(layers(mol).model, method.high_level, settings).path.touch()
+    model = ScfCheckpoint.of(layers(mol).model, method.high_level, settings)
+    assert model.acquire()  # a sitting stopped before its first SCF cycle: bookkeeping only
+    assert model.initial_density(nao=10) is None
+    model.release(keep=True)
+    assert model.path.exists() and not model.holds_orbitals()
+    assert "resuming" not in _start_line(mol.to_dict(), method.to_dict(), "Li+ butanol", settings)
+    lib.chkfile.dump(str(model.path), "scf", {"mo_coeff": np.eye(10), "mo_occ": np.ones(10)})
+    assert model.holds_orbitals()
     line = _start_line(mol.to_dict(), method.to_dict(), "Li+ butanol", settings)
     assert line.endswith("resuming its SCF from a checkpoint") and "(16 atoms)" in line
 

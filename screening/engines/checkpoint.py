@@ -100,6 +100,19 @@ class ScfCheckpoint:
                                                  "sitting_started": time.time()})
         return dm
 
+    def holds_orbitals(self) -> bool:
+        """Whether the file holds the orbitals of a finished SCF cycle, so a run resumes from
+        it (a sitting stopped before its first cycle leaves bookkeeping only). Read without
+        HDF5's file lock, so an SCF writing it meanwhile is not disturbed; a file that cannot be
+        read counts as holding none."""
+        import h5py
+
+        try:
+            with h5py.File(self.path, "r", locking=False) as f:
+                return "scf/mo_coeff" in f
+        except (OSError, ValueError, KeyError):
+            return False
+
     def release(self, keep: bool) -> None:
         """Unlock; remove the file and its lock unless ``keep`` (the calculation was cut off)."""
         if not keep:
@@ -120,9 +133,9 @@ def _density(mo_coeff: np.ndarray, mo_occ: np.ndarray) -> np.ndarray:
 
 def checkpoints(cache_dir: str | Path) -> list[dict[str, Any]]:
     """The SCF checkpoints kept under ``cache_dir``: path, calc key, size (bytes), last write
-    (epoch s, about the end of the last finished cycle) and whether a process is computing it
-    now.
-    Reads no file (opening one would take HDF5's lock from a running SCF)."""
+    (epoch s, about the end of the last finished cycle), whether a process is computing it now
+    and whether it holds orbitals to resume from (:meth:`ScfCheckpoint.holds_orbitals`, which
+    takes no HDF5 lock)."""
     out = []
     for chk in sorted((Path(cache_dir) / "scf").glob("*.chk")):
         probe = ScfCheckpoint(chk)
@@ -130,5 +143,5 @@ def checkpoints(cache_dir: str | Path) -> list[dict[str, Any]]:
         probe.release(keep=True)
         stat = chk.stat()
         out.append({"path": chk, "calc_key": chk.stem, "bytes": stat.st_size, "last_write": stat.st_mtime,
-                    "running": running})
+                    "running": running, "orbitals": probe.holds_orbitals()})
     return out

@@ -121,7 +121,7 @@ def _start_line(molecule: dict, method: dict, job: str, settings: Settings) -> s
         from ..engines.oniom import layers
 
         mol = layers(mol).model
-    resumes = ScfCheckpoint.of(mol, level.high_level, settings).path.exists()
+    resumes = ScfCheckpoint.of(mol, level.high_level, settings).holds_orbitals()
     return (f"  started {job} ({len(molecule['symbols'])} atoms) at {time.strftime('%H:%M:%S')}"
             + (", resuming its SCF from a checkpoint" if resumes else ""))
 
