@@ -22,7 +22,8 @@ stored in ``--db`` (default benchmarks/oniom.db), so an interrupted run resumes;
 those of the calculations this run made (a stored one shows its first run). Prints one
 line per level: value (eV), error against full DFT (eV), DFT atoms in the model, CPU time
 (core-seconds: each single point's wall time × its threads, so runs at different thread counts
-compare) and the speed-up in CPU time.
+compare; a single point resumed over several sittings counts them all, at its last sitting's
+threads) and the speed-up in CPU time.
 
 With ``--campaign``, the quantity is one of a campaign's, at one of its ONIOM tiers (``--tier``),
 on the structures the campaign searched (so ``--db`` must be the database that holds its poses,
@@ -138,7 +139,8 @@ def evaluate_levels(q, levels, store) -> list[tuple[str, float, int, float]]:
             t = time.perf_counter()
             rec, computed = store.energy_of(m, method)
             result = rec.data["result"]
-            core_s += float(result["wall_s"]) * int(result.get("threads") or 1)
+            earlier = float((result.get("scf_restart") or {}).get("earlier_wall_s", 0.0))
+            core_s += (float(result["wall_s"]) + earlier) * int(result.get("threads") or 1)
             energies[rec.calc_key] = rec.energy
             print(f"  {label}: {m.name}: {rec.energy:.8f} Eh "
                   f"({'computed' if computed else 'stored'}, {time.perf_counter() - t:.0f} s)",
