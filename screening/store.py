@@ -10,6 +10,7 @@ row and computes nothing.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import time
 from dataclasses import dataclass
@@ -89,6 +90,18 @@ def stored_key(key: str) -> str:
 def public_key(stored: str) -> str:
     """The key of a stored ``stored_key`` value."""
     return stored[2:] if stored.startswith("k:") else stored
+
+
+def _keep_stamps(out, stamps: dict[int, dict]) -> None:
+    """Set row fields of ``out`` (an ASE JSON database) by row id. ASE stamps each row it writes
+    with the time of writing (and a new row with a random id and the user), so without this
+    every export of the same records would differ: an exported record keeps its stored
+    modification time; a kept structure (no record) takes the latest of those as its times
+    (ASE's: years since 2000), an id from its name and no user."""
+    rows, ids, next_id = out._read_json()
+    for row_id, fields in stamps.items():
+        rows[row_id].update(fields)
+    out._write_json(rows, ids, next_id)
 
 
 class ResultStore:
@@ -334,17 +347,24 @@ class ResultStore:
         tmp.unlink(missing_ok=True)
         out = ase.db.connect(str(tmp), type="json", append=False)
         counts = {"calculations": 0, "poses": 0, "paths": 0, "structures": 0}
+        stamps: dict[int, dict] = {}  # row id in the file: what it keeps (see _keep_stamps)
         selections = (("calculations", "calc_key", calc_keys),
                       ("poses", "placement_key", placement_keys), ("paths", "path_key", path_keys))
         for what, column, keys in selections:
             for key in dict.fromkeys(keys):
                 for row in self._db.select(**{column: stored_key(key)}):
-                    out.write(row, key_value_pairs=row.key_value_pairs, data=row.data)
+                    new_id = out.write(row, key_value_pairs=row.key_value_pairs, data=row.data)
+                    stamps[new_id] = {"mtime": row.mtime}
                     counts[what] += 1
         for stem, payload in sorted((structures or {}).items()):
-            out.write(Molecule.from_dict(payload["molecule"]).to_atoms(),
-                      key_value_pairs={KEPT_STRUCTURE: stem}, data=payload)
+            new_id = out.write(Molecule.from_dict(payload["molecule"]).to_atoms(),
+                               key_value_pairs={KEPT_STRUCTURE: stem}, data=payload)
+            latest = max((t["mtime"] for t in stamps.values()), default=0.0)
+            stamps[new_id] = {"ctime": latest, "mtime": latest, "user": None,
+                              "unique_id": hashlib.md5(stem.encode()).hexdigest()}
             counts["structures"] += 1
+        if stamps:
+            _keep_stamps(out, stamps)
         del out
         if not tmp.exists():  # nothing selected: an empty database is still a valid file
             tmp.write_text("{}\n")

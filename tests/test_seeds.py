@@ -268,7 +268,7 @@ def test_export_import_then_rerun_computes_nothing(workdir):
     database on a "machine" whose own relaxation of that reference came out slightly otherwise
     (as another tblite or numpy gives), and run again from a fresh folder: the import replaces
     the reference with the exported one, nothing is computed, the table is the same, and
-    importing twice adds nothing."""
+    importing twice adds nothing. Exporting the same records again writes the same bytes."""
     from screening.campaign.resolve import exported_structures
 
     extra = """  - {name: Li+ on a PVDF-HFP chain, kind: binding, host: {name: PVDF-HFP, units: 2},
@@ -290,6 +290,8 @@ def test_export_import_then_rerun_computes_nothing(workdir):
     assert "1 paths" in proc.stdout and "0 calculations" not in proc.stdout
     kept = exported_structures(first / "calcs.json")
     assert [s.split("-")[0] for s in kept] == ["guest"], kept  # water's reference
+    proc = cli("export", str(path), "-o", "again.json", cwd=first)  # the same records: the
+    assert (first / "again.json").read_bytes() == (first / "calcs.json").read_bytes()  # same file
     second = workdir / "second"
     second.mkdir()
     cache = second / "cache" / "complexes"  # this "machine's" own relaxation of the reference
