@@ -292,8 +292,9 @@ def _print_checkpoints(jobs: dict[str, str | None]) -> None:
         return
     print(f"SCF checkpoints: {len(found)} in {current_settings().cache_dir}/scf")
     for c in found:
-        state = ("computing now" if c["running"] else "cut off; resumes on the next run"
-                 if c["orbitals"] else "cut off before its first SCF cycle; starts afresh")
+        state = "computing now" if c["running"] else (
+            "cut off; resumes on the next run" if c["orbitals"]
+            else "cut off before its first SCF cycle; starts afresh")
         print(f"  {jobs.get(c['calc_key']) or c['calc_key']}: {state}, last written "
               f"{time.strftime('%Y-%m-%d %H:%M', time.localtime(c['last_write']))}, "
               f"{c['bytes'] / 1e6:.1f} MB")

@@ -356,10 +356,10 @@ class ResultStore:
                     new_id = out.write(row, key_value_pairs=row.key_value_pairs, data=row.data)
                     stamps[new_id] = {"mtime": row.mtime}
                     counts[what] += 1
+        latest = max((t["mtime"] for t in stamps.values()), default=0.0)
         for stem, payload in sorted((structures or {}).items()):
             new_id = out.write(Molecule.from_dict(payload["molecule"]).to_atoms(),
                                key_value_pairs={KEPT_STRUCTURE: stem}, data=payload)
-            latest = max((t["mtime"] for t in stamps.values()), default=0.0)
             stamps[new_id] = {"ctime": latest, "mtime": latest, "user": None,
                               "unique_id": hashlib.md5(stem.encode()).hexdigest()}
             counts["structures"] += 1

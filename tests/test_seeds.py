@@ -290,8 +290,8 @@ def test_export_import_then_rerun_computes_nothing(workdir):
     assert "1 paths" in proc.stdout and "0 calculations" not in proc.stdout
     kept = exported_structures(first / "calcs.json")
     assert [s.split("-")[0] for s in kept] == ["guest"], kept  # water's reference
-    proc = cli("export", str(path), "-o", "again.json", cwd=first)  # the same records: the
-    assert (first / "again.json").read_bytes() == (first / "calcs.json").read_bytes()  # same file
+    proc = cli("export", str(path), "-o", "again.json", cwd=first)  # the same records again
+    assert (first / "again.json").read_bytes() == (first / "calcs.json").read_bytes()
     second = workdir / "second"
     second.mkdir()
     cache = second / "cache" / "complexes"  # this "machine's" own relaxation of the reference
