@@ -10,7 +10,6 @@ row and computes nothing.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import time
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ from .settings import Settings, current_settings
 from .database import write_lock
 from .errors import EnvironmentFault
 from .specs import Part, PathResult, PathSpec, Pose, as_computed, calc_key
+from .hashing import content_hash
 
 DEFAULT_DB = Settings.db
 """The default results database (relative to the working directory), as in the settings."""
@@ -361,7 +361,7 @@ class ResultStore:
             new_id = out.write(Molecule.from_dict(payload["molecule"]).to_atoms(),
                                key_value_pairs={KEPT_STRUCTURE: stem}, data=payload)
             stamps[new_id] = {"ctime": latest, "mtime": latest, "user": None,
-                              "unique_id": hashlib.md5(stem.encode()).hexdigest()}
+                              "unique_id": content_hash(stem, length=32)}
             counts["structures"] += 1
         if stamps:
             _keep_stamps(out, stamps)
